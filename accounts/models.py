@@ -1,0 +1,87 @@
+"""Members, their cards and their reward accounts (one per member and account type)."""
+
+from decimal import Decimal
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+class Member(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        BLOCKED = "blocked", "Blocked"
+        CLOSED = "closed", "Closed"
+
+    pomelo_user_id = models.CharField("Pomelo user id", max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return f"{self.name or '(no name)'} · {self.pomelo_user_id}"
+
+
+class Card(models.Model):
+    """A member's card. We keep Pomelo's card id and the last four digits, never the PAN."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        BLOCKED = "blocked", "Blocked"
+        DISABLED = "disabled", "Disabled"
+
+    pomelo_card_id = models.CharField("Pomelo card id", max_length=64, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="cards")
+    last_four = models.CharField(
+        max_length=4,
+        blank=True,
+        db_index=True,
+        validators=[RegexValidator(r"^\d{4}$", "Last four must be exactly four digits.")],
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pomelo_card_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_four="") | models.Q(last_four__regex=r"^[0-9]{4}$"),
+                name="card_last_four_is_four_digits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        suffix = f" ····{self.last_four}" if self.last_four else ""
+        return f"{self.pomelo_card_id}{suffix}"
+
+
+class RewardAccount(models.Model):
+    """A member's balance of one account type (points, cashback, miles).
+
+    The balance columns are a cache of the ledger: they change only in the same transaction as
+    the ledger entries that explain them (rewards.services), with the row locked.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="reward_accounts")
+    account_type = models.CharField(max_length=32)
+    pending_balance = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    available_balance = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["member_id", "account_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "account_type"], name="reward_account_one_per_member_and_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member.pomelo_user_id} · {self.account_type}"

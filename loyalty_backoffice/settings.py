@@ -1,0 +1,177 @@
+"""Settings: every value comes from the environment (django-environ), documented in .env.example."""
+
+import base64
+import binascii
+import ipaddress
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env is a convenience for development; the real environment always wins.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+# The default key only suits a laptop: `manage.py check --deploy` flags it (security.W009).
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-only")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "accounts",
+    "rewards",
+    "webhooks",
+    "sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "loyalty_backoffice.urls"
+WSGI_APPLICATION = "loyalty_backoffice.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+# Admin writes are atomic per request; the webhook views opt out and manage their own
+# transactions so a processing error never rolls back the record of the delivery.
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several threads (runserver, tests) write at once; wait for the lock instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- Client addresses -------------------------------------------------------------------
+# How many reverse proxies we trust in front of the app. 0: the TCP peer (REMOTE_ADDR) is the
+# client. N: the N-th address from the right of X-Forwarded-For, which our own proxies append.
+# Never the left-most entry: the caller writes that one.
+CLIENT_IP_TRUSTED_PROXY_COUNT = env.int("CLIENT_IP_TRUSTED_PROXY_COUNT", default=0)
+
+# --- Pomelo webhooks ------------------------------------------------------------------------
+
+
+def _webhook_keys(raw: str) -> dict[str, bytes]:
+    """Parse POMELO_WEBHOOK_KEYS (JSON: api-key -> base64 api-secret) into HMAC keys."""
+    try:
+        parsed = json.loads(raw or "{}")
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"POMELO_WEBHOOK_KEYS is not valid JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise ImproperlyConfigured("POMELO_WEBHOOK_KEYS must be a JSON object {api_key: secret}")
+    keys = {}
+    for api_key, secret in parsed.items():
+        try:
+            keys[str(api_key)] = base64.b64decode(str(secret), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ImproperlyConfigured(
+                f"POMELO_WEBHOOK_KEYS: the secret for api-key {api_key[:6]}… is not base64"
+            ) from exc
+    return keys
+
+
+POMELO_WEBHOOK_KEYS = _webhook_keys(env.str("POMELO_WEBHOOK_KEYS", default="{}"))
+POMELO_WEBHOOK_TOLERANCE_SECONDS = env.int("POMELO_WEBHOOK_TOLERANCE_SECONDS", default=300)
+POMELO_WEBHOOK_ALLOWED_IPS = env.list("POMELO_WEBHOOK_ALLOWED_IPS", default=[])
+for _entry in POMELO_WEBHOOK_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"POMELO_WEBHOOK_ALLOWED_IPS: {_entry!r} is not an address") from _exc
+POMELO_WEBHOOK_MAX_BODY_BYTES = env.int("POMELO_WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
+WEBHOOK_REJECTED_RETENTION_DAYS = env.int("WEBHOOK_REJECTED_RETENTION_DAYS", default=30)
+POMELO_ACCOUNT_TYPES = [
+    t.strip().lower()
+    for t in env.list("POMELO_ACCOUNT_TYPES", default=["points", "cashback", "miles"])
+    if t.strip()
+]
+
+# --- Pomelo Loyalty API client --------------------------------------------------------------
+POMELO_BASE_URL = env.str("POMELO_BASE_URL", default="http://127.0.0.1:8765").rstrip("/")
+POMELO_TOKEN_URL = env.str("POMELO_TOKEN_URL", default="") or f"{POMELO_BASE_URL}/oauth/token"
+POMELO_CLIENT_ID = env.str("POMELO_CLIENT_ID", default="")
+POMELO_CLIENT_SECRET = env.str("POMELO_CLIENT_SECRET", default="")
+POMELO_AUDIENCE = env.str("POMELO_AUDIENCE", default="")
+POMELO_CONNECT_TIMEOUT_SECONDS = env.float("POMELO_CONNECT_TIMEOUT_SECONDS", default=3.05)
+POMELO_READ_TIMEOUT_SECONDS = env.float("POMELO_READ_TIMEOUT_SECONDS", default=10.0)
+POMELO_MAX_RETRIES = env.int("POMELO_MAX_RETRIES", default=3)
+POMELO_RETRY_BACKOFF_SECONDS = env.float("POMELO_RETRY_BACKOFF_SECONDS", default=0.5)
+
+# --- Adjustments ----------------------------------------------------------------------------
+ADJUSTMENT_EXPIRY_HOURS = env.int("ADJUSTMENT_EXPIRY_HOURS", default=72)
+ADJUSTMENT_SECOND_APPROVAL_ABOVE = {
+    k: Decimal(str(v))
+    for k, v in env.json(
+        "ADJUSTMENT_SECOND_APPROVAL_ABOVE",
+        default={"points": "10000", "cashback": "500", "miles": "10000"},
+    ).items()
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Loyalty back office"
+admin.site.site_title = "Loyalty back office"
+admin.site.index_title = "Members, rewards and adjustments"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("webhooks/pomelo/loyalty/", include("webhooks.urls")),
+]

@@ -1,0 +1,89 @@
+"""The reward ledger and the reward events that feed it."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Card, RewardAccount
+from rewards.append_only import AppendOnlyModel
+
+
+class NotificationKind(models.TextChoices):
+    """Pomelo's three loyalty notifications."""
+
+    PENDING = "pending", "Pending reward"
+    CONFIRMATION = "confirmation", "Reward confirmation"
+    CANCELLATION = "cancellation", "Reward cancellation"
+
+
+class RewardEvent(models.Model):
+    """One reward: a card transaction × account type. Its state follows design.md's table."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CONFIRMED = "confirmed", "Confirmed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    transaction_id = models.CharField("Pomelo transaction id", max_length=64)
+    account_type = models.CharField(max_length=32)
+    account = models.ForeignKey(RewardAccount, on_delete=models.PROTECT, related_name="events")
+    card = models.ForeignKey(
+        Card, on_delete=models.PROTECT, related_name="reward_events", null=True, blank=True
+    )
+    state = models.CharField(max_length=16, choices=State.choices)
+    # What the ledger currently holds for this reward: the pending amount while PENDING, the
+    # confirmed amount once CONFIRMED. Reversals use it, never an amount from a later message.
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    pending_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    needs_review = models.BooleanField(default=False, db_index=True)
+    review_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction_id", "account_type"], name="reward_event_one_per_reward"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} · {self.account_type} · {self.state}"
+
+
+class LedgerEntry(AppendOnlyModel):
+    """An immutable movement of one bucket of one reward account. Corrections are new rows."""
+
+    class Bucket(models.TextChoices):
+        PENDING = "pending", "Pending"
+        AVAILABLE = "available", "Available"
+
+    account = models.ForeignKey(RewardAccount, on_delete=models.PROTECT, related_name="entries")
+    bucket = models.CharField(max_length=16, choices=Bucket.choices)
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    reward_event = models.ForeignKey(
+        RewardEvent, on_delete=models.PROTECT, related_name="entries", null=True, blank=True
+    )
+    description = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "bucket"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(amount=0), name="ledger_entry_amount_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reward_event__isnull=False), name="ledger_entry_has_cause"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.bucket} {self.amount:+}"
