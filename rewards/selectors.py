@@ -9,6 +9,8 @@ from django.db.models.functions import Coalesce
 from accounts.models import RewardAccount
 from rewards.models import LedgerEntry
 
+CENT = Decimal("0.01")
+
 
 @dataclass(frozen=True)
 class LedgerMismatch:
@@ -46,6 +48,8 @@ def ledger_mismatches() -> list[LedgerMismatch]:
             (LedgerEntry.Bucket.PENDING, account.pending_balance, account.pending_total),
             (LedgerEntry.Bucket.AVAILABLE, account.available_balance, account.available_total),
         ):
+            # SQLite sums decimals without their scale; compare to the cent on every backend.
+            total = Decimal(total).quantize(CENT)
             if balance != total:
                 mismatches.append(LedgerMismatch(account, bucket, balance, total))
     return mismatches

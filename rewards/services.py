@@ -25,19 +25,28 @@ class NotificationResult:
     flagged: str = ""
 
 
+# Balance columns are numeric(18, 2): refuse to compute a balance they cannot store.
+BALANCE_LIMIT = Decimal("1e16")
+
+
+class LedgerOverflow(ArithmeticError):
+    pass
+
+
 def _ledger_post(
     *, account: RewardAccount, bucket: str, amount: Decimal, event: RewardEvent, description: str
 ) -> None:
     """Append one entry and move the matching balance column. The caller holds the row lock."""
     if amount == 0:
         return
+    field = "pending_balance" if bucket == Bucket.PENDING else "available_balance"
+    new_balance = getattr(account, field) + amount
+    if new_balance.copy_abs() >= BALANCE_LIMIT:
+        raise LedgerOverflow(f"{field} of account {account.pk} would exceed {BALANCE_LIMIT:,.0f}")
+    setattr(account, field, new_balance)
     LedgerEntry.objects.create(
         account=account, bucket=bucket, amount=amount, reward_event=event, description=description
     )
-    if bucket == Bucket.PENDING:
-        account.pending_balance += amount
-    else:
-        account.available_balance += amount
 
 
 def _event_create(
