@@ -85,3 +85,32 @@ class RewardAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member.pomelo_user_id} · {self.account_type}"
+
+
+class BalanceSnapshot(models.Model):
+    """A member's balances as Pomelo reported them at one moment, beside our ledger's."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="balance_snapshots")
+    card = models.ForeignKey(
+        Card, on_delete=models.PROTECT, null=True, blank=True, related_name="balance_snapshots"
+    )
+    balances = models.JSONField(
+        default=dict, help_text="Pomelo's balance per account type, as decimal strings."
+    )
+    ledger_balances = models.JSONField(
+        default=dict, help_text="Our available balance per account type at the same moment."
+    )
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    raw_response = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("check_balance", "Can check a member's balance at Pomelo")]
+
+    def __str__(self) -> str:
+        return f"{self.member.pomelo_user_id} at {self.created_at:%Y-%m-%d %H:%M}"

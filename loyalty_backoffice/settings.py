@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "rewards",
     "webhooks",
@@ -159,6 +161,13 @@ POMELO_MAX_RETRIES = env.int("POMELO_MAX_RETRIES", default=3)
 POMELO_RETRY_BACKOFF_SECONDS = env.float("POMELO_RETRY_BACKOFF_SECONDS", default=0.5)
 # Whether Pomelo wants amounts as JSON numbers or strings is undocumented: "number" | "string".
 POMELO_AMOUNT_FORMAT = env.str("POMELO_AMOUNT_FORMAT", default="number")
+
+# --- Background tasks (Django's Tasks API; the django-tasks backport on 5.2) ------------------
+# Default: run in-process, so a laptop and the tests need no worker. Production:
+# TASKS_BACKEND=django_tasks_db.DatabaseBackend and `manage.py db_worker` on each worker machine.
+TASKS = {"default": {"BACKEND": env.str(
+    "TASKS_BACKEND", default="django_tasks.backends.immediate.ImmediateBackend"
+)}}
 
 # --- Adjustments ----------------------------------------------------------------------------
 ADJUSTMENT_EXPIRY_HOURS = env.int("ADJUSTMENT_EXPIRY_HOURS", default=72)

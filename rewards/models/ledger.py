@@ -69,6 +69,10 @@ class LedgerEntry(AppendOnlyModel):
     reward_event = models.ForeignKey(
         RewardEvent, on_delete=models.PROTECT, related_name="entries", null=True, blank=True
     )
+    adjustment = models.ForeignKey(
+        "rewards.Adjustment", on_delete=models.PROTECT, related_name="entries",
+        null=True, blank=True,
+    )
     description = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -80,8 +84,13 @@ class LedgerEntry(AppendOnlyModel):
             models.CheckConstraint(
                 condition=~models.Q(amount=0), name="ledger_entry_amount_not_zero"
             ),
+            # Exactly one cause: a reward event or a manual adjustment.
             models.CheckConstraint(
-                condition=models.Q(reward_event__isnull=False), name="ledger_entry_has_cause"
+                condition=(
+                    models.Q(reward_event__isnull=False, adjustment__isnull=True)
+                    | models.Q(reward_event__isnull=True, adjustment__isnull=False)
+                ),
+                name="ledger_entry_has_one_cause",
             ),
         ]
 

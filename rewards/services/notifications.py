@@ -10,6 +10,7 @@ from accounts.models import RewardAccount
 from accounts.services import card_get_or_create, member_get_or_create, reward_account_get_or_create
 from rewards.models import LedgerEntry, NotificationKind, RewardEvent
 from rewards.notifications import RewardNotification
+from rewards.services.ledger import ledger_post
 
 State = RewardEvent.State
 Bucket = LedgerEntry.Bucket
@@ -23,30 +24,6 @@ class NotificationResult:
     event: RewardEvent | None = None
     # Set when the notification was kept but could not (or must not) move money.
     flagged: str = ""
-
-
-# Balance columns are numeric(18, 2): refuse to compute a balance they cannot store.
-BALANCE_LIMIT = Decimal("1e16")
-
-
-class LedgerOverflow(ArithmeticError):
-    pass
-
-
-def _ledger_post(
-    *, account: RewardAccount, bucket: str, amount: Decimal, event: RewardEvent, description: str
-) -> None:
-    """Append one entry and move the matching balance column. The caller holds the row lock."""
-    if amount == 0:
-        return
-    field = "pending_balance" if bucket == Bucket.PENDING else "available_balance"
-    new_balance = getattr(account, field) + amount
-    if new_balance.copy_abs() >= BALANCE_LIMIT:
-        raise LedgerOverflow(f"{field} of account {account.pk} would exceed {BALANCE_LIMIT:,.0f}")
-    setattr(account, field, new_balance)
-    LedgerEntry.objects.create(
-        account=account, bucket=bucket, amount=amount, reward_event=event, description=description
-    )
 
 
 def _event_create(
@@ -70,11 +47,11 @@ def _event_create(
         event.state, event.amount, event.cancelled_at = State.CANCELLED, Decimal("0"), at
     event.save()
     if kind == NotificationKind.PENDING:
-        _ledger_post(account=account, bucket=Bucket.PENDING, amount=amount, event=event,
+        ledger_post(account=account, bucket=Bucket.PENDING, amount=amount, reward_event=event,
                      description="reward pending")
         return event, f"created pending reward {amount}"
     if kind == NotificationKind.CONFIRMATION:
-        _ledger_post(account=account, bucket=Bucket.AVAILABLE, amount=amount, event=event,
+        ledger_post(account=account, bucket=Bucket.AVAILABLE, amount=amount, reward_event=event,
                      description="reward confirmed")
         return event, f"created confirmed reward {amount}"
     return event, "cancellation before any other notice: recorded, no money moved"
@@ -87,21 +64,21 @@ def _event_transition(
     booked = event.amount
     if event.state == State.PENDING and kind == NotificationKind.CONFIRMATION:
         amount = notification.amount
-        _ledger_post(account=account, bucket=Bucket.PENDING, amount=-booked, event=event,
+        ledger_post(account=account, bucket=Bucket.PENDING, amount=-booked, reward_event=event,
                      description="reward confirmed: leaves pending")
-        _ledger_post(account=account, bucket=Bucket.AVAILABLE, amount=amount, event=event,
+        ledger_post(account=account, bucket=Bucket.AVAILABLE, amount=amount, reward_event=event,
                      description="reward confirmed")
         event.state, event.amount, event.confirmed_at = State.CONFIRMED, amount, at
         event.save(update_fields=["state", "amount", "confirmed_at", "updated_at"])
         return f"pending {booked} confirmed as {amount}"
     if event.state == State.PENDING and kind == NotificationKind.CANCELLATION:
-        _ledger_post(account=account, bucket=Bucket.PENDING, amount=-booked, event=event,
+        ledger_post(account=account, bucket=Bucket.PENDING, amount=-booked, reward_event=event,
                      description="reward cancelled while pending")
         event.state, event.cancelled_at = State.CANCELLED, at
         event.save(update_fields=["state", "cancelled_at", "updated_at"])
         return f"pending {booked} cancelled"
     if event.state == State.CONFIRMED and kind == NotificationKind.CANCELLATION:
-        _ledger_post(account=account, bucket=Bucket.AVAILABLE, amount=-booked, event=event,
+        ledger_post(account=account, bucket=Bucket.AVAILABLE, amount=-booked, reward_event=event,
                      description="reward cancelled after confirmation: reversal")
         event.state, event.cancelled_at = State.CANCELLED, at
         event.save(update_fields=["state", "cancelled_at", "updated_at"])

@@ -1,0 +1,15 @@
+from rewards.models.adjustments import Adjustment, Approval
+from rewards.models.audit import AuditEntry
+from rewards.models.ledger import LedgerEntry, NotificationKind, RewardEvent
+from rewards.models.reconciliation import ReconciliationResult, ReconciliationRun
+
+__all__ = [
+    "Adjustment",
+    "Approval",
+    "AuditEntry",
+    "LedgerEntry",
+    "NotificationKind",
+    "ReconciliationResult",
+    "ReconciliationRun",
+    "RewardEvent",
+]

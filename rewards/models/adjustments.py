@@ -1,0 +1,177 @@
+"""Manual credits and debits under maker-checker approval."""
+
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Card, Member
+
+
+def idempotency_key_new() -> str:
+    # Created with the request and reused on every retry of the Pomelo call.
+    return f"adj-{secrets.token_hex(12)}"
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+class AdjustmentQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if "state" in kwargs:
+            raise IllegalTransition("an adjustment's state changes only through its services")
+        return super().update(**kwargs)
+
+    def open(self):
+        return self.filter(state__in=Adjustment.OPEN_STATES)
+
+
+class Adjustment(models.Model):
+    class State(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        APPROVED = "approved", "Approved"
+        SUBMITTING = "submitting", "Submitting to Pomelo"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    class Direction(models.TextChoices):
+        CREDIT = "credit", "Credit (mint)"
+        DEBIT = "debit", "Debit (burn)"
+
+    class ReasonCode(models.TextChoices):
+        GOODWILL = "goodwill", "Goodwill"
+        CORRECTION = "correction", "Correction"
+        DISPUTE = "dispute", "Dispute"
+        FRAUD = "fraud", "Fraud"
+        MIGRATION = "migration", "Migration"
+        OTHER = "other", "Other"
+
+    OPEN_STATES = (State.PENDING_APPROVAL, State.APPROVED, State.SUBMITTING)
+    TRANSITIONS = {
+        State.PENDING_APPROVAL: {State.APPROVED, State.REJECTED, State.CANCELLED, State.EXPIRED},
+        State.APPROVED: {State.SUBMITTING},
+        State.SUBMITTING: {State.SUCCEEDED, State.FAILED},
+        State.FAILED: {State.APPROVED},
+    }
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="adjustments")
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="adjustments")
+    account_type = models.CharField(max_length=32)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    amount = models.DecimalField(
+        max_digits=18, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    reason_code = models.CharField(max_length=16, choices=ReasonCode.choices)
+    reason_text = models.TextField()
+    maker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="adjustments_made"
+    )
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.PENDING_APPROVAL, db_index=True
+    )
+    approvals_required = models.PositiveSmallIntegerField(default=1)
+    balance_override = models.BooleanField(
+        default=False, help_text="An approver allowed a debit above the available balance."
+    )
+    idempotency_key = models.CharField(max_length=64, unique=True, default=idempotency_key_new)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField()
+    approved_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    submit_attempts = models.PositiveIntegerField(default=0)
+    pomelo_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    pomelo_request = models.JSONField(null=True, blank=True)
+    pomelo_response = models.TextField(blank=True)
+    pomelo_reference = models.CharField(max_length=200, blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    objects = AdjustmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("approve_adjustment", "Can approve or reject adjustments"),
+            ("retry_adjustment", "Can retry a failed adjustment"),
+            ("export_adjustment", "Can export adjustments as CSV"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "account_type", "direction"],
+                condition=models.Q(state__in=["pending_approval", "approved", "submitting"]),
+                name="adjustment_one_open_per_member_type_direction",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="adjustment_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "created_at"]),
+            models.Index(fields=["member", "-created_at"]),
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._persisted_state = self.state if self.pk else None
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.direction} {self.amount} {self.account_type} · {self.state}"
+
+    def save(self, *args, **kwargs):
+        # A guard below the admin: the state moves only through transition_to().
+        if self._persisted_state is not None and self.state != self._persisted_state:
+            if getattr(self, "_transition_from", None) != self._persisted_state:
+                raise IllegalTransition("an adjustment's state changes only through its services")
+        if self._persisted_state is None and self.state != self.State.PENDING_APPROVAL:
+            raise IllegalTransition("a new adjustment starts pending approval")
+        super().save(*args, **kwargs)
+        self._persisted_state = self.state
+        self._transition_from = None
+
+    def delete(self, *args, **kwargs):
+        raise IllegalTransition("adjustments are never deleted")
+
+    @property
+    def signed_amount(self) -> Decimal:
+        return self.amount if self.direction == self.Direction.CREDIT else -self.amount
+
+    def transition_to(self, new_state: str) -> str:
+        """Move to `new_state` if the state machine allows it; the caller saves.
+
+        Only the services in rewards.services.adjustments call this.
+        """
+        allowed = self.TRANSITIONS.get(self.state, set())
+        if new_state not in allowed:
+            raise IllegalTransition(
+                f"adjustment #{self.pk} is {self.get_state_display().lower()}; "
+                f"it cannot become {self.State(new_state).label.lower()}"
+            )
+        previous, self.state = self.state, new_state
+        self._transition_from = previous
+        return previous
+
+
+class Approval(models.Model):
+    adjustment = models.ForeignKey(Adjustment, on_delete=models.PROTECT, related_name="approvals")
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals_given"
+    )
+    comment = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["adjustment", "approver"], name="approval_one_per_approver"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approver} approved #{self.adjustment_id}"

@@ -1,0 +1,53 @@
+"""The audit trail: who did what, when, from where, to which state. Append-only."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Member
+from rewards.append_only import AppendOnlyModel
+from rewards.models.adjustments import Adjustment
+
+
+class AuditEntry(AppendOnlyModel):
+    class Action(models.TextChoices):
+        ADJUSTMENT_REQUESTED = "adjustment_requested", "Adjustment requested"
+        ADJUSTMENT_APPROVED = "adjustment_approved", "Approval given"
+        ADJUSTMENT_REJECTED = "adjustment_rejected", "Adjustment rejected"
+        ADJUSTMENT_CANCELLED = "adjustment_cancelled", "Adjustment cancelled"
+        ADJUSTMENT_EXPIRED = "adjustment_expired", "Adjustment expired"
+        ADJUSTMENT_SUBMITTING = "adjustment_submitting", "Submitting to Pomelo"
+        POMELO_EXCHANGE = "pomelo_exchange", "Pomelo exchange"
+        ADJUSTMENT_SUCCEEDED = "adjustment_succeeded", "Adjustment succeeded"
+        ADJUSTMENT_FAILED = "adjustment_failed", "Adjustment failed"
+        ADJUSTMENT_RETRIED = "adjustment_retried", "Adjustment retried"
+        BALANCE_CHECKED = "balance_checked", "Balance checked at Pomelo"
+        DELIVERY_REPROCESSED = "delivery_reprocessed", "Delivery reprocessed"
+        CSV_EXPORTED = "csv_exported", "CSV exported"
+
+    action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", help_text="Empty for the system (background tasks).",
+    )
+    actor_name = models.CharField(max_length=150, help_text="Kept even if the user is renamed.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    adjustment = models.ForeignKey(
+        Adjustment, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+    )
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    comment = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True, help_text="Details; secrets removed.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "audit entries"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["adjustment", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.get_action_display()}"

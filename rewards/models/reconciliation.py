@@ -1,0 +1,50 @@
+"""Comparisons of our ledger with Pomelo's balances. Recorded, never applied."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import RewardAccount
+
+
+class ReconciliationRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    members_checked = models.PositiveIntegerField(default=0)
+    accounts_drifting = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Reconciliation #{self.pk} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class ReconciliationResult(models.Model):
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="results")
+    account = models.ForeignKey(
+        RewardAccount, on_delete=models.PROTECT, related_name="reconciliations"
+    )
+    ledger_available = models.DecimalField(max_digits=18, decimal_places=2)
+    pomelo_available = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    difference = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    drifting = models.BooleanField(default=False, db_index=True)
+    error = models.TextField(blank=True)
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        indexes = [models.Index(fields=["run", "drifting"])]
+
+    def __str__(self) -> str:
+        return f"{self.account}: ledger {self.ledger_available} vs Pomelo {self.pomelo_available}"
