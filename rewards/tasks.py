@@ -3,6 +3,7 @@
 from django_tasks import task
 
 from rewards.services.adjustments import adjustment_expire_overdue, adjustment_submit
+from rewards.services.reconciliation import reconciliation_run
 
 
 @task()
@@ -14,3 +15,8 @@ def adjustment_submit_task(*, adjustment_id: int) -> str:
 @task()
 def adjustment_expire_task() -> int:
     return adjustment_expire_overdue()
+
+
+@task()
+def reconcile_balances_task() -> int:
+    return reconciliation_run().pk

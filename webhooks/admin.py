@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
 from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
+from loyalty_backoffice.client_ip import client_ip
 from webhooks.models import Delivery
 from webhooks.services import delivery_reprocess
 
@@ -28,7 +29,9 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Reprocess selected failed deliveries", permissions=["reprocess"])
     def reprocess(self, request, queryset):
         for delivery_id in queryset.order_by("pk").values_list("pk", flat=True):
-            result = delivery_reprocess(delivery_id=delivery_id)
+            result = delivery_reprocess(
+                delivery_id=delivery_id, actor=request.user, ip_address=client_ip(request)
+            )
             level = {
                 Delivery.Outcome.PROCESSED: messages.SUCCESS,
                 Delivery.Outcome.DUPLICATE: messages.INFO,

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from rewards.models import NotificationKind
+from rewards.audit import audit_record
+from rewards.models import AuditEntry, NotificationKind
 from rewards.notifications import RewardNotification
 from rewards.services import reward_notification_apply
 from webhooks.models import Delivery
@@ -185,12 +187,23 @@ class ReprocessResult:
     message: str
 
 
-def delivery_reprocess(*, delivery_id: int) -> ReprocessResult:
-    """Process a failed delivery again, from the body it arrived with.
+def delivery_reprocess(
+    *, delivery_id: int, actor: AbstractBaseUser | None = None, ip_address: str | None = None
+) -> ReprocessResult:
+    """Process a failed delivery again, from the body it arrived with; audit who asked.
 
     Its signature was verified when it arrived; a delivery that was rejected then is not
     eligible, nor is one that has already been processed.
     """
+    result = _delivery_reprocess(delivery_id)
+    audit_record(
+        action=AuditEntry.Action.DELIVERY_REPROCESSED, actor=actor, ip_address=ip_address,
+        data={"delivery": result.delivery_id, "outcome": result.outcome, "detail": result.message},
+    )
+    return result
+
+
+def _delivery_reprocess(delivery_id: int) -> ReprocessResult:
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
         if delivery.outcome != Outcome.FAILED:

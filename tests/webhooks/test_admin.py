@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Member
-from rewards.models import LedgerEntry, RewardEvent
+from rewards.models import AuditEntry, LedgerEntry, RewardEvent
 from tests.conftest import notification_body
 from webhooks.models import Delivery
 
@@ -94,3 +94,6 @@ def test_reprocess_action_reports_each_outcome(admin_client, webhook):
     assert any(f"#{failed.pk}: processed — created confirmed reward" in t for t in texts), texts
     failed.refresh_from_db()
     assert failed.outcome == "processed" and failed.attempts == 3
+    audits = AuditEntry.objects.filter(action="delivery_reprocessed", actor_name="admin")
+    assert audits.count() == 4
+    assert {a.data["delivery"] for a in audits} == {failed.pk, processed.pk}
