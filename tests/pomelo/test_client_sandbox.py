@@ -278,8 +278,9 @@ def test_retries_exhausted_raise_unavailable(member):
 
 
 def test_token_is_fetched_once_and_shared_by_clients(member):
-    PomeloClient.from_settings().balance(user_id="usr-1")
-    PomeloClient.from_settings().balance(card_id="crd-1")
+    with PomeloClient.from_settings() as first, PomeloClient.from_settings() as second:
+        first.balance(user_id="usr-1")
+        second.balance(card_id="crd-1")
 
     assert member.state()["tokens_issued"] == 1
 

@@ -1,0 +1,33 @@
+"""Pomelo Loyalty API client: OAuth tokens, balance, mint and burn, typed errors."""
+
+from .auth import TokenProvider
+from .client import (
+    PomeloClient,
+    PomeloResponse,
+    balances_from_payload,
+    encode_movement_body,
+    format_amount,
+)
+from .errors import (
+    PomeloAuthenticationError,
+    PomeloError,
+    PomeloInsufficientBalance,
+    PomeloInvalidRequest,
+    PomeloNotFound,
+    PomeloUnavailable,
+)
+
+__all__ = [
+    "PomeloAuthenticationError",
+    "PomeloClient",
+    "PomeloError",
+    "PomeloInsufficientBalance",
+    "PomeloInvalidRequest",
+    "PomeloNotFound",
+    "PomeloResponse",
+    "PomeloUnavailable",
+    "TokenProvider",
+    "balances_from_payload",
+    "encode_movement_body",
+    "format_amount",
+]

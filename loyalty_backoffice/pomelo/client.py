@@ -1,0 +1,582 @@
+"""Client for Pomelo's Loyalty API: balance, mint (credit) and burn (debit).
+
+What it guarantees, because the back office's ledger depends on it:
+- one business operation keeps ONE idempotency key across every retry, so a retry after a
+  timeout can't credit twice;
+- amounts leave exactly as given (a Decimal written as a JSON literal, never through float);
+- every exchange is logged and returned (sanitized request, status, raw body) for the audit
+  trail, without the bearer token or the client secret.
+"""
+
+from __future__ import annotations
+
+import http
+import json
+import logging
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .auth import TokenProvider
+from .errors import (
+    PomeloAuthenticationError,
+    PomeloError,
+    PomeloInsufficientBalance,
+    PomeloInvalidRequest,
+    PomeloNotFound,
+    PomeloUnavailable,
+    parse_error_body,
+)
+
+logger = logging.getLogger("loyalty_backoffice.pomelo")
+
+BALANCE_PATH = "/loyalty/v1/accounts/balance"
+AMOUNT_FORMATS = ("number", "string")
+# 408 and 425 mean "not processed, try again"; 429 and 5xx are overload or outage. Everything
+# else in 4xx is Pomelo's final word on this request and retrying it would only repeat it.
+RETRYABLE_STATUSES = frozenset({408, 425, 429})
+# Failures where the request may or may not have reached Pomelo: safe to retry only because
+# the idempotency key stays the same.
+TRANSIENT_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+# Response bodies in logs are cut here: enough to diagnose, not a flood.
+_LOG_BODY_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class PomeloResponse:
+    """A successful exchange with Pomelo.
+
+    `data` is the payload with `{"data": ...}` unwrapped when present, numbers as Decimal;
+    `raw_body` is exactly what Pomelo sent (store it: the loyalty response shapes are
+    undocumented); `request` is the sanitized request (method, url, body, idempotency_key);
+    `attempts` counts the HTTP requests sent, retries and the post-401 repeat included.
+    """
+
+    status_code: int
+    data: dict[str, Any]
+    raw_body: str
+    attempts: int
+    request: dict[str, Any] = field(default_factory=dict)
+
+
+class PomeloClient:
+    """Calls Pomelo's Loyalty API. Build it with `PomeloClient.from_settings()`."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token_provider: TokenProvider,
+        account_types: Iterable[str],
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        max_retries: int = 3,
+        backoff_seconds: float = 0.5,
+        backoff_max_seconds: float = 30.0,
+        amount_format: str = "number",
+        session: requests.Session | None = None,
+    ) -> None:
+        if not base_url:
+            raise ImproperlyConfigured("Pomelo's base URL is empty (POMELO_BASE_URL).")
+        if amount_format not in AMOUNT_FORMATS:
+            raise ImproperlyConfigured(
+                f"POMELO_AMOUNT_FORMAT must be one of {AMOUNT_FORMATS}, not {amount_format!r}."
+            )
+        if max_retries < 0:
+            raise ImproperlyConfigured("POMELO_MAX_RETRIES must not be negative.")
+        self.base_url = base_url.rstrip("/")
+        self.tokens = token_provider
+        self.account_types = tuple(account_types)
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_retries = max_retries
+        self.backoff_seconds = backoff_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+        self.amount_format = amount_format
+        self.session = session or requests.Session()
+
+    @classmethod
+    def from_settings(cls, *, session: requests.Session | None = None) -> PomeloClient:
+        # Read at call time, not import time, so override_settings and reloaded configuration
+        # take effect without restarting anything.
+        session = session or requests.Session()
+        return cls(
+            base_url=settings.POMELO_BASE_URL,
+            token_provider=TokenProvider.from_settings(session=session),
+            account_types=settings.POMELO_ACCOUNT_TYPES,
+            connect_timeout=settings.POMELO_CONNECT_TIMEOUT_SECONDS,
+            read_timeout=settings.POMELO_READ_TIMEOUT_SECONDS,
+            max_retries=settings.POMELO_MAX_RETRIES,
+            backoff_seconds=settings.POMELO_RETRY_BACKOFF_SECONDS,
+            backoff_max_seconds=getattr(settings, "POMELO_RETRY_BACKOFF_MAX_SECONDS", 30.0),
+            amount_format=getattr(settings, "POMELO_AMOUNT_FORMAT", "number"),
+            session=session,
+        )
+
+    def close(self) -> None:
+        """Release pooled connections (also done by `with PomeloClient.from_settings() as c`)."""
+        self.session.close()
+
+    def __enter__(self) -> PomeloClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- public calls -------------------------------------------------------------------
+
+    def balance(self, *, card_id: str | None = None, user_id: str | None = None) -> PomeloResponse:
+        """GET the member's balances by exactly one of card_id or user_id (Pomelo's rule).
+
+        Use `balances_from_payload(response.data)` to read the per-account-type amounts.
+        """
+        given = {
+            name: value for name, value in (("card_id", card_id), ("user_id", user_id)) if value is not None
+        }
+        if len(given) != 1:
+            raise ValueError("Give exactly one of card_id or user_id.")
+        ((name, value),) = given.items()
+        _require_text(name, value)
+        url = f"{self.base_url}{BALANCE_PATH}?{urlencode({name: value})}"
+        return self._send("GET", url, require_json_object=True)
+
+    def mint(
+        self,
+        *,
+        account_type: str,
+        card_id: str,
+        amount: Decimal,
+        reason: str,
+        idempotency_key: str,
+    ) -> PomeloResponse:
+        """Credit `amount` to the card's `account_type` account."""
+        return self._move(
+            "mint",
+            account_type=account_type,
+            card_id=card_id,
+            amount=amount,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
+    def burn(
+        self,
+        *,
+        account_type: str,
+        card_id: str,
+        amount: Decimal,
+        reason: str,
+        idempotency_key: str,
+    ) -> PomeloResponse:
+        """Debit `amount` from the card's `account_type` account."""
+        return self._move(
+            "burn",
+            account_type=account_type,
+            card_id=card_id,
+            amount=amount,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _move(
+        self,
+        operation: str,
+        *,
+        account_type: str,
+        card_id: str,
+        amount: Decimal,
+        reason: str,
+        idempotency_key: str,
+    ) -> PomeloResponse:
+        if account_type not in self.account_types:
+            raise ValueError(
+                f"Unknown account type {account_type!r}; known: {', '.join(self.account_types)}."
+            )
+        _require_text("card_id", card_id)
+        _require_text("reason", reason)
+        _require_idempotency_key(idempotency_key)
+        body = encode_movement_body(
+            amount=amount, reason=reason, card_id=card_id, amount_format=self.amount_format
+        )
+        url = f"{self.base_url}/loyalty/v1/accounts/{quote(account_type, safe='')}/{operation}"
+        return self._send("POST", url, body=body, idempotency_key=idempotency_key)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: str | None = None,
+        idempotency_key: str | None = None,
+        require_json_object: bool = False,
+    ) -> PomeloResponse:
+        request_record: dict[str, Any] = {
+            "method": method,
+            "url": url,
+            "body": body,
+            "idempotency_key": idempotency_key,
+        }
+        # Built once: every retry sends byte-for-byte the same request with the same key.
+        base_headers = {"Accept": "application/json"}
+        if body is not None:
+            base_headers["Content-Type"] = "application/json"
+        if idempotency_key is not None:
+            base_headers["x-idempotency-key"] = idempotency_key
+        payload = body.encode("utf-8") if body is not None else None
+        key_note = f", idempotency key {idempotency_key}" if idempotency_key else ""
+
+        attempts = 0
+        retries_used = 0
+        reauthenticated = False
+        while True:
+            try:
+                token = self.tokens.get_token()
+            except PomeloUnavailable as exc:
+                # The token endpoint is part of the same outage: it uses the same retry budget.
+                if retries_used < self.max_retries:
+                    retries_used += 1
+                    self._pause(retries_used, retry_after=None)
+                    continue
+                raise _with_context(exc, request_record, attempts) from exc
+            except PomeloError as exc:
+                raise _with_context(exc, request_record, attempts) from exc
+
+            attempts += 1
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    data=payload,
+                    headers={**base_headers, "Authorization": f"Bearer {token}"},
+                    timeout=self.timeout,
+                    # A redirected POST turns into a GET in requests; never follow silently.
+                    allow_redirects=False,
+                )
+            except TRANSIENT_EXCEPTIONS as exc:
+                logger.warning(
+                    "pomelo %s %s failed after %.0f ms: %s (attempt %d%s)",
+                    method,
+                    url,
+                    _ms_since(started),
+                    type(exc).__name__,
+                    attempts,
+                    key_note,
+                )
+                if retries_used < self.max_retries:
+                    retries_used += 1
+                    self._pause(retries_used, retry_after=None)
+                    continue
+                raise PomeloUnavailable(
+                    f"Pomelo could not be reached: {_describe_failure(exc)} ({attempts} attempt(s)).",
+                    request=request_record,
+                    attempts=attempts,
+                ) from exc
+
+            status = response.status_code
+            # JSON is UTF-8 by definition; decoding ourselves avoids requests' charset guessing.
+            raw_body = response.content.decode("utf-8", errors="replace")
+            log = logger.info if status < 400 else logger.warning
+            log(
+                "pomelo %s %s -> %s in %.0f ms (attempt %d%s)",
+                method,
+                url,
+                status,
+                _ms_since(started),
+                attempts,
+                key_note,
+            )
+            logger.debug("pomelo request body %s; response body %s", body, raw_body[:_LOG_BODY_CHARS])
+
+            if status == 401 and not reauthenticated:
+                # Pomelo may have revoked or rotated the token before our cached expiry: get a
+                # new one and repeat once. A second 401 means the credentials themselves fail.
+                reauthenticated = True
+                self.tokens.invalidate(token)
+                continue
+            if 200 <= status < 300:
+                parsed = parse_payload(raw_body)
+                if parsed is None and require_json_object:
+                    raise PomeloError(
+                        f"Pomelo answered {status} with a body that is not a JSON object.",
+                        status_code=status,
+                        raw_body=raw_body,
+                        request=request_record,
+                        attempts=attempts,
+                    )
+                # A 2xx on mint/burn means the movement happened, whatever the body looks
+                # like: report success and keep the raw body rather than invite a retry.
+                return PomeloResponse(
+                    status_code=status,
+                    data=parsed or {},
+                    raw_body=raw_body,
+                    attempts=attempts,
+                    request=request_record,
+                )
+            if _is_retryable_status(status) and retries_used < self.max_retries:
+                retries_used += 1
+                self._pause(retries_used, retry_after=_retry_after_seconds(response))
+                continue
+            raise error_for_response(
+                status,
+                raw_body,
+                reason=response.reason,
+                request=request_record,
+                attempts=attempts,
+            )
+
+    def _pause(self, retry_number: int, *, retry_after: float | None) -> None:
+        # Exponential backoff with full jitter: many workers retrying after the same outage
+        # spread out instead of hitting Pomelo in lockstep.
+        ceiling = min(self.backoff_max_seconds, self.backoff_seconds * (2 ** (retry_number - 1)))
+        delay = random.uniform(0, ceiling)
+        if retry_after is not None:
+            # Pomelo asked for a pause (429/503): honour it, within our own ceiling.
+            delay = max(delay, min(retry_after, self.backoff_max_seconds))
+        logger.info("pomelo retry %d in %.3f s", retry_number, delay)
+        time.sleep(delay)
+
+
+# --- helpers that callers may use -----------------------------------------------------------
+
+
+def format_amount(amount: Decimal) -> str:
+    """The exact decimal text of a positive, finite Decimal (`Decimal("1000.50")` → "1000.50").
+
+    Raises ValueError for anything else: a float would already have lost precision, and a
+    zero or negative amount is never a valid mint or burn.
+    """
+    if not isinstance(amount, Decimal):
+        raise ValueError(f"amount must be a Decimal, not {type(amount).__name__}.")
+    if not amount.is_finite():
+        raise ValueError("amount must be a finite number.")
+    if amount <= 0:
+        raise ValueError("amount must be greater than zero.")
+    # "f" keeps the digits as given ("1000.50" stays 1000.50) and never uses exponent notation,
+    # which Pomelo might not accept ("1E+3" becomes "1000").
+    return format(amount, "f")
+
+
+def encode_movement_body(*, amount: Decimal, reason: str, card_id: str, amount_format: str = "number") -> str:
+    """The JSON body of a mint or burn, with the amount written exactly.
+
+    json.dumps can't write a Decimal as a number, and going through float would turn
+    1000.50 into 1000.5 (or worse, 0.1 into 0.1000000000000000055...). So the amount is
+    spliced in as a literal; the other fields go through json.dumps for correct escaping.
+    """
+    if amount_format not in AMOUNT_FORMATS:
+        raise ValueError(f"amount_format must be one of {AMOUNT_FORMATS}.")
+    literal = format_amount(amount)
+    amount_json = literal if amount_format == "number" else json.dumps(literal)
+    return f'{{"amount": {amount_json}, "reason": {json.dumps(reason)}, "card_id": {json.dumps(card_id)}}}'
+
+
+def parse_payload(raw_body: str) -> dict[str, Any] | None:
+    """The response's object, `{"data": {...}}` unwrapped; None when it isn't a JSON object.
+
+    Numbers become Decimal (parse_float) so balances are never rounded by float.
+    """
+    try:
+        parsed = json.loads(raw_body, parse_float=Decimal)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    inner = parsed.get("data")
+    return inner if isinstance(inner, dict) else parsed
+
+
+def error_for_response(
+    status: int,
+    raw_body: str,
+    *,
+    reason: str | None = None,
+    request: dict[str, Any] | None = None,
+    attempts: int = 0,
+) -> PomeloError:
+    """Map a non-2xx answer to the matching PomeloError subclass, keeping Pomelo's words."""
+    code, message = parse_error_body(raw_body)
+    error_class: type[PomeloError]
+    # Error codes are undocumented: match the code first, Pomelo's wording second.
+    mentions_insufficient = "INSUFFICIENT" in (code or "").upper() or (
+        400 <= status < 500 and "insufficient" in (message or "").lower()
+    )
+    if mentions_insufficient and 400 <= status < 500:
+        error_class = PomeloInsufficientBalance
+    elif status in (401, 403):
+        error_class = PomeloAuthenticationError
+    elif status == 404:
+        error_class = PomeloNotFound
+    elif _is_retryable_status(status):
+        error_class = PomeloUnavailable
+    elif 400 <= status < 500:
+        error_class = PomeloInvalidRequest
+    else:
+        error_class = PomeloError
+    if not message:
+        phrase = reason or _status_phrase(status)
+        message = f"Pomelo answered {status} {phrase}".rstrip() + "."
+    return error_class(
+        message,
+        status_code=status,
+        pomelo_code=code,
+        raw_body=raw_body,
+        request=request,
+        attempts=attempts,
+    )
+
+
+_ACCOUNT_TYPE_FIELDS = ("account_type", "accountType", "type", "account", "name")
+_AMOUNT_FIELDS = (
+    "balance",
+    "available",
+    "available_balance",
+    "availableBalance",
+    "amount",
+    "value",
+    "current",
+)
+_CONTAINER_FIELDS = ("data", "balances", "accounts", "balance")
+
+
+def balances_from_payload(data: Any, *, account_types: Iterable[str] | None = None) -> dict[str, Decimal]:
+    """Per-account-type balances from whatever shape Pomelo's balance answer has.
+
+    Understands `{"points": 10, "cashback": "2.50"}`, `{"balances": {...}}`,
+    `{"accounts": {...}}`, lists of `{"account_type": "points", "balance"|"amount"|
+    "available": ...}`, and `{"points": {"balance": ...}}`, with or without `{"data": ...}`.
+    Bare keys count only when they name a known account type (`account_types`, default
+    settings.POMELO_ACCOUNT_TYPES), so ids and counters are not mistaken for balances; list
+    entries that name their type are kept whatever the type. Keys come back lower-case.
+    """
+    known = {t.lower() for t in (settings.POMELO_ACCOUNT_TYPES if account_types is None else account_types)}
+    result: dict[str, Decimal] = {}
+    _collect_balances(data, known, result, depth=0)
+    return result
+
+
+def _collect_balances(node: Any, known: set[str], result: dict[str, Decimal], depth: int) -> None:
+    if depth > 4:  # Guard against pathological nesting; real answers are two levels deep.
+        return
+    if isinstance(node, list):
+        for item in node:
+            _collect_balances(item, known, result, depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    labelled = next(
+        (node[f] for f in _ACCOUNT_TYPE_FIELDS if isinstance(node.get(f), str) and node[f]),
+        None,
+    )
+    if labelled is not None:
+        amount = _amount_of(node)
+        if amount is not None:
+            result.setdefault(labelled.lower(), amount)
+            return
+    for key, value in node.items():
+        if isinstance(key, str) and key.lower() in known:
+            amount = _amount_of(value)
+            if amount is not None:
+                result.setdefault(key.lower(), amount)
+    for container in _CONTAINER_FIELDS:
+        if isinstance(node.get(container), dict | list):
+            _collect_balances(node[container], known, result, depth + 1)
+
+
+def _amount_of(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, dict):
+        for name in _AMOUNT_FIELDS:
+            if name in value and not isinstance(value[name], dict):
+                amount = _amount_of(value[name])
+                if amount is not None:
+                    return amount
+        return None
+    try:
+        if isinstance(value, Decimal | int):
+            amount = Decimal(value)
+        elif isinstance(value, float):
+            # Only reached when someone parsed without parse_float=Decimal; repr is the
+            # shortest text that round-trips, the closest to what Pomelo wrote.
+            amount = Decimal(repr(value))
+        elif isinstance(value, str):
+            amount = Decimal(value.strip())
+        else:
+            return None
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+# --- private helpers ------------------------------------------------------------------------
+
+
+def _require_text(name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string.")
+
+
+def _require_idempotency_key(key: Any) -> None:
+    # It travels as an HTTP header: no control characters or surrounding blanks, which some
+    # proxies strip and would then make two "different" keys equal.
+    if not isinstance(key, str) or not key or key != key.strip() or not key.isprintable():
+        raise ValueError("idempotency_key must be a non-empty printable string.")
+
+
+def _is_retryable_status(status: int) -> bool:
+    return status in RETRYABLE_STATUSES or status >= 500
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # An HTTP date: rare enough that our own backoff is good enough.
+    return seconds if seconds >= 0 else None
+
+
+def _status_phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _describe_failure(exc: Exception) -> str:
+    # Plain words for staff; the exception class name is in the logs for engineers.
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connecting timed out"
+    if isinstance(exc, requests.Timeout):
+        return "no answer within the read timeout"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer was cut off"
+    return "the connection failed or was dropped"
+
+
+def _ms_since(started: float) -> float:
+    return (time.monotonic() - started) * 1000
+
+
+def _with_context(exc: PomeloError, request: dict[str, Any], attempts: int) -> PomeloError:
+    # Token errors are raised without knowing which call needed the token; attach it so the
+    # failed operation's record shows what was attempted.
+    exc.request = request
+    exc.attempts = attempts
+    return exc

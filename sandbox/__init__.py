@@ -1,0 +1,1 @@
+"""A stand-in Pomelo for demos, development and tests. Never deployed to production."""

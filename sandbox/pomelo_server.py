@@ -1,0 +1,733 @@
+"""A stand-in for Pomelo's Loyalty API, for demos, development and tests.
+
+It speaks the same HTTP as the real thing as far as we know it (shared/pomelo-api.md): OAuth
+client-credentials tokens, the balance query, mint and burn with idempotency keys. Where
+Pomelo's behaviour is unknown, it follows the most careful reading (e.g. same key + same body
+replays the first answer; same key + another body is refused), so the back office is tested
+against the strictest plausible Pomelo.
+
+It is plain WSGI with its own in-memory store: no Django models, no database, so it can run in
+a thread inside a test run (including tests that hold database transactions open) or as a
+separate process (`manage.py run_sandbox_pomelo`).
+
+NEVER run it in production: the control endpoints under /_sandbox/ need no credentials and
+let anyone set balances, read every balance and inject failures. Bind it to loopback.
+
+Control endpoints (no bearer token; fault injection never applies to them):
+    POST   /_sandbox/members  {"user_id", "card_ids": [...], "balances"?: {type: amount}}
+    POST   /_sandbox/rewards  {"user_id" | "card_id", "account_type", "amount"} (may be negative)
+    GET    /_sandbox/faults   current fault configuration
+    POST   /_sandbox/faults   {"fail_next", "fail_status", "drop_next", "drop_after_apply_next",
+                               "delay_ms", "delay_next", "fail_percent", "seed"}
+    DELETE /_sandbox/faults   clear all faults
+    GET    /_sandbox/effects  [?idempotency_key=K] per key: effects applied, requests, replays
+    GET    /_sandbox/state    members, cards, balances, tokens issued
+    DELETE /_sandbox/tokens   revoke every issued token (the next loyalty call gets 401)
+    POST   /_sandbox/reset    forget everything (members, balances, keys, faults, tokens)
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import random
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
+from socketserver import ThreadingMixIn
+from typing import Any
+from urllib.parse import parse_qs
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+
+logger = logging.getLogger("sandbox.pomelo")
+
+DEFAULT_ACCOUNT_TYPES = ("points", "cashback", "miles")
+DEFAULT_TOKEN_LIFETIME_SECONDS = 3600
+MAX_BODY_BYTES = 1024 * 1024
+CENT = Decimal("0.01")
+# Large enough for any real balance, small enough to catch a unit mix-up (cents vs units).
+MAX_AMOUNT = Decimal("1000000000000")
+MOVEMENT_PREFIX = "/loyalty/v1/accounts/"
+
+StartResponse = Callable[..., Any]
+
+
+class DropConnection(Exception):
+    """Raised by the app to close the connection without writing any response."""
+
+
+@dataclass
+class Faults:
+    """Failures to inject into the loyalty API (token and control endpoints are exempt)."""
+
+    fail_next: int = 0  # answer `fail_status` to the next N loyalty requests, no effect
+    fail_status: int = 500
+    drop_next: int = 0  # close the connection without answering, no effect
+    # Apply the request, then close the connection: the answer is lost but the effect stays,
+    # which is exactly the case that makes a retry dangerous without an idempotency key.
+    drop_after_apply_next: int = 0
+    delay_ms: int = 0  # wait this long before handling (to provoke client read timeouts)
+    delay_next: int | None = None  # only delay the next N requests; None: all of them
+    fail_percent: float = 0.0  # answer `fail_status` to this share of requests, at random
+    seed: int | None = None
+    injected: int = 0  # how many faults were injected so far
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    _INT_OPTIONS = ("fail_next", "drop_next", "drop_after_apply_next", "delay_ms")
+
+    @classmethod
+    def from_payload(cls, payload: Any) -> Faults:
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            raise _BadRequest("The fault configuration must be a JSON object.")
+        known = {
+            "fail_next",
+            "fail_status",
+            "drop_next",
+            "drop_after_apply_next",
+            "delay_ms",
+            "delay_next",
+            "fail_percent",
+            "seed",
+        }
+        unknown = set(payload) - known
+        if unknown:
+            raise _BadRequest(f"Unknown fault options: {', '.join(sorted(unknown))}.")
+        faults = cls()
+        for name in cls._INT_OPTIONS:
+            setattr(faults, name, _non_negative_int(payload.get(name, 0), name))
+        if payload.get("delay_next") is not None:
+            faults.delay_next = _non_negative_int(payload["delay_next"], "delay_next")
+        status = payload.get("fail_status", 500)
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise _BadRequest("fail_status must be an HTTP error status (400-599).")
+        faults.fail_status = status
+        percent = payload.get("fail_percent", 0)
+        if isinstance(percent, bool) or not isinstance(percent, int | float | Decimal):
+            raise _BadRequest("fail_percent must be a number from 0 to 100.")
+        if not 0 <= percent <= 100:
+            raise _BadRequest("fail_percent must be a number from 0 to 100.")
+        faults.fail_percent = float(percent)
+        seed = payload.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise _BadRequest("seed must be an integer.")
+        faults.seed = seed
+        # Seeded, so a flaky-network scenario replays identically run after run.
+        faults.rng = random.Random(seed)
+        return faults
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fail_next": self.fail_next,
+            "fail_status": self.fail_status,
+            "drop_next": self.drop_next,
+            "drop_after_apply_next": self.drop_after_apply_next,
+            "delay_ms": self.delay_ms,
+            "delay_next": self.delay_next,
+            "fail_percent": self.fail_percent,
+            "seed": self.seed,
+            "injected": self.injected,
+        }
+
+    def decide(self) -> tuple[float, str | None]:
+        """Consume the fault for one loyalty request: (delay in seconds, action or None)."""
+        delay = 0.0
+        if self.delay_ms and (self.delay_next is None or self.delay_next > 0):
+            delay = self.delay_ms / 1000
+            if self.delay_next is not None:
+                self.delay_next -= 1
+        action: str | None = None
+        if self.drop_next > 0:
+            self.drop_next -= 1
+            action = "drop"
+        elif self.fail_next > 0:
+            self.fail_next -= 1
+            action = "fail"
+        elif self.fail_percent and self.rng.random() * 100 < self.fail_percent:
+            action = "fail"
+        elif self.drop_after_apply_next > 0:
+            self.drop_after_apply_next -= 1
+            action = "drop_after_apply"
+        if action or delay:
+            self.injected += 1
+        return delay, action
+
+
+@dataclass
+class Member:
+    user_id: str
+    card_ids: list[str]
+    balances: dict[str, Decimal]
+
+
+@dataclass
+class KeyRecord:
+    """What happened under one idempotency key."""
+
+    fingerprint: str
+    status: int
+    body: bytes
+    requests: int = 1  # requests that reached the handler with this key
+    replays: int = 0  # of those, answered from the stored response
+    conflicts: int = 0  # refused because the body differed
+    effects: list[dict[str, str]] = field(default_factory=list)
+
+
+class SandboxHTTPError(Exception):
+    """An error answer from the stand-in: HTTP status, error_code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class _BadRequest(SandboxHTTPError):
+    def __init__(self, message: str, code: str = "INVALID_REQUEST") -> None:
+        super().__init__(400, code, message)
+
+
+class PomeloSandboxApp:
+    """The WSGI application and its thread-safe in-memory store."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        account_types: Iterable[str] = DEFAULT_ACCOUNT_TYPES,
+        token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS,
+        faults: dict[str, Any] | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.account_types = tuple(account_types)
+        self.token_lifetime_seconds = token_lifetime_seconds
+        # One lock for the whole store: requests are tiny, and it makes "look up the key,
+        # validate, apply, store the answer" atomic, as Pomelo's idempotency must be.
+        self.lock = threading.RLock()
+        self._reset_locked()
+        # Startup faults let a demo or a separate-process test begin on a flaky Pomelo.
+        self.faults = Faults.from_payload(faults or {})
+
+    def _reset_locked(self) -> None:
+        self.members: dict[str, Member] = {}
+        self.card_owner: dict[str, str] = {}
+        self.keys: dict[str, KeyRecord] = {}
+        self.rewards: list[dict[str, str]] = []
+        self.tokens: dict[str, float] = {}
+        self.tokens_issued = 0
+        self.faults = Faults()
+
+    # --- WSGI entry point -----------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        path = environ.get("PATH_INFO", "") or "/"
+        drop_after = False
+        if path.startswith(MOVEMENT_PREFIX):
+            with self.lock:
+                delay, action = self.faults.decide()
+                fail_status = self.faults.fail_status
+            if delay:
+                time.sleep(delay)
+            if action == "drop":
+                logger.info("sandbox fault: dropping %s %s", method, path)
+                raise DropConnection
+            if action == "fail":
+                logger.info("sandbox fault: answering %s to %s %s", fail_status, method, path)
+                return self._respond(
+                    start_response,
+                    fail_status,
+                    _error_body("SANDBOX_INJECTED_FAULT", "Injected failure."),
+                )
+            drop_after = action == "drop_after_apply"
+        try:
+            status, body = self._route(method, path, environ)
+        except SandboxHTTPError as exc:
+            status, body = exc.status, _error_body(exc.code, exc.message)
+        if drop_after:
+            logger.info("sandbox fault: applied %s %s, dropping the answer", method, path)
+            raise DropConnection
+        return self._respond(start_response, status, body)
+
+    def _respond(self, start_response: StartResponse, status: int, body: bytes) -> list[bytes]:
+        start_response(
+            f"{status} {HTTPStatus(status).phrase}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def _route(self, method: str, path: str, environ: dict[str, Any]) -> tuple[int, bytes]:
+        if path == "/oauth/token":
+            self._require_method(method, "POST")
+            return self._token(environ)
+        if path == "/loyalty/v1/accounts/balance":
+            self._require_method(method, "GET")
+            return self._balance(environ)
+        if path.startswith(MOVEMENT_PREFIX):
+            parts = path[len(MOVEMENT_PREFIX) :].split("/")
+            if len(parts) == 2 and parts[1] in ("mint", "burn"):
+                self._require_method(method, "POST")
+                return self._movement(environ, account_type=parts[0], operation=parts[1])
+        if path.startswith("/_sandbox/"):
+            return self._control(method, path, environ)
+        raise SandboxHTTPError(404, "NOT_FOUND", f"No endpoint at {path}.")
+
+    @staticmethod
+    def _require_method(method: str, allowed: str) -> None:
+        if method != allowed:
+            raise SandboxHTTPError(405, "METHOD_NOT_ALLOWED", f"Use {allowed}.")
+
+    # --- OAuth ------------------------------------------------------------------------------
+
+    def _token(self, environ: dict[str, Any]) -> tuple[int, bytes]:
+        raw = _read_body(environ)
+        content_type = environ.get("CONTENT_TYPE", "")
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            form = parse_qs(raw.decode("utf-8", errors="replace"))
+            payload: Any = {k: v[0] for k, v in form.items()}
+        else:
+            payload = _parse_json(raw)
+        if not isinstance(payload, dict):
+            raise _BadRequest("The token request must be a JSON object.")
+        if payload.get("grant_type") != "client_credentials":
+            raise _BadRequest("grant_type must be client_credentials.", "UNSUPPORTED_GRANT_TYPE")
+        client_id = str(payload.get("client_id") or "")
+        client_secret = str(payload.get("client_secret") or "")
+        id_ok = hmac.compare_digest(client_id.encode(), self.client_id.encode())
+        secret_ok = hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
+        if not (id_ok and secret_ok):
+            raise SandboxHTTPError(401, "INVALID_CLIENT", "Unknown client_id or wrong client_secret.")
+        token = "sbx_" + secrets.token_urlsafe(32)
+        with self.lock:
+            self.tokens[token] = time.monotonic() + self.token_lifetime_seconds
+            self.tokens_issued += 1
+        return 200, _json(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime_seconds,
+            }
+        )
+
+    def _require_bearer(self, environ: dict[str, Any]) -> None:
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        scheme, _, token = header.partition(" ")
+        with self.lock:
+            expires_at = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if expires_at is None or expires_at <= time.monotonic():
+            raise SandboxHTTPError(401, "UNAUTHORIZED", "Missing, unknown or expired bearer token.")
+
+    # --- loyalty API ------------------------------------------------------------------------
+
+    def _balance(self, environ: dict[str, Any]) -> tuple[int, bytes]:
+        self._require_bearer(environ)
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        given = {k: v for k, v in query.items() if k in ("card_id", "user_id")}
+        if len(given) != 1 or any(len(v) != 1 or not v[0] for v in given.values()):
+            raise _BadRequest("Exactly one of card_id or user_id must be provided.")
+        ((name, (value,)),) = given.items()
+        with self.lock:
+            if name == "card_id":
+                user_id = self.card_owner.get(value)
+                if user_id is None:
+                    raise SandboxHTTPError(404, "CARD_NOT_FOUND", f"Card {value} not found.")
+            else:
+                user_id = value
+            member = self.members.get(user_id)
+            if member is None:
+                raise SandboxHTTPError(404, "USER_NOT_FOUND", f"User {value} not found.")
+            data: dict[str, Any] = {"user_id": member.user_id}
+            if name == "card_id":
+                data["card_id"] = value
+            data["balances"] = {t: _money(member.balances[t]) for t in self.account_types}
+        return 200, _json({"data": data})
+
+    def _movement(self, environ: dict[str, Any], *, account_type: str, operation: str) -> tuple[int, bytes]:
+        self._require_bearer(environ)
+        key = environ.get("HTTP_X_IDEMPOTENCY_KEY", "").strip()
+        if not key:
+            raise _BadRequest("The x-idempotency-key header is required.", "MISSING_IDEMPOTENCY_KEY")
+        payload = _parse_json(_read_body(environ))
+        if not isinstance(payload, dict):
+            raise _BadRequest("The body must be a JSON object.")
+        fingerprint = _fingerprint(operation, account_type, payload)
+        with self.lock:
+            record = self.keys.get(key)
+            if record is not None:
+                record.requests += 1
+                if not hmac.compare_digest(record.fingerprint, fingerprint):
+                    record.conflicts += 1
+                    raise SandboxHTTPError(
+                        409,
+                        "IDEMPOTENCY_KEY_REUSED",
+                        "This idempotency key was already used with a different request.",
+                    )
+                record.replays += 1
+                return record.status, record.body
+            status, body, effect = self._apply_movement(account_type, operation, payload)
+            record = KeyRecord(fingerprint=fingerprint, status=status, body=body)
+            if effect is not None:
+                record.effects.append(effect)
+            # Only executed requests (applied, or refused for the balance) are remembered:
+            # a request that failed validation changed nothing and may be corrected and
+            # sent again under the same key.
+            self.keys[key] = record
+            return status, body
+
+    def _apply_movement(
+        self, account_type: str, operation: str, payload: dict[str, Any]
+    ) -> tuple[int, bytes, dict[str, str] | None]:
+        if account_type not in self.account_types:
+            raise _BadRequest(f"Unknown account type {account_type}.", "INVALID_ACCOUNT_TYPE")
+        amount = _amount(payload.get("amount"), positive_only=True)
+        card_id = payload.get("card_id")
+        if not isinstance(card_id, str) or not card_id:
+            raise _BadRequest("card_id is required.")
+        reason = payload.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise _BadRequest("reason is required.")
+        user_id = self.card_owner.get(card_id)
+        if user_id is None:
+            raise _BadRequest(f"Card {card_id} not found.", "CARD_NOT_FOUND")
+        member = self.members[user_id]
+        current = member.balances[account_type]
+        if operation == "burn" and amount > current:
+            return (
+                422,
+                _error_body(
+                    "INSUFFICIENT_BALANCE",
+                    f"The {account_type} balance ({_money(current)}) is lower than the amount "
+                    f"to debit ({_money(amount)}).",
+                ),
+                None,
+            )
+        new_balance = current + amount if operation == "mint" else current - amount
+        member.balances[account_type] = new_balance
+        effect = {
+            "transaction_id": "ltx-" + secrets.token_hex(8),
+            "operation": operation,
+            "account_type": account_type,
+            "user_id": user_id,
+            "card_id": card_id,
+            "amount": _money(amount),
+            "reason": reason,
+            "balance": _money(new_balance),
+        }
+        logger.info("sandbox %s %s %s on %s", operation, _money(amount), account_type, card_id)
+        return 200, _json({"data": effect}), effect
+
+    # --- control endpoints -------------------------------------------------------------------
+
+    def _control(self, method: str, path: str, environ: dict[str, Any]) -> tuple[int, bytes]:
+        route = (method, path.rstrip("/"))
+        if route == ("POST", "/_sandbox/members"):
+            return self._upsert_member(_parse_json(_read_body(environ)))
+        if route == ("POST", "/_sandbox/rewards"):
+            return self._reward(_parse_json(_read_body(environ)))
+        if route == ("POST", "/_sandbox/faults"):
+            faults = Faults.from_payload(_parse_json(_read_body(environ)))
+            with self.lock:
+                self.faults = faults
+            return 200, _json({"data": faults.as_dict()})
+        if route == ("DELETE", "/_sandbox/faults"):
+            with self.lock:
+                self.faults = Faults()
+            return 200, _json({"data": self.faults.as_dict()})
+        if route == ("GET", "/_sandbox/faults"):
+            with self.lock:
+                return 200, _json({"data": self.faults.as_dict()})
+        if route == ("GET", "/_sandbox/effects"):
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            return 200, _json({"data": self.effects(query.get("idempotency_key", [None])[0])})
+        if route == ("GET", "/_sandbox/state"):
+            return 200, _json({"data": self.state()})
+        if route == ("DELETE", "/_sandbox/tokens"):
+            with self.lock:
+                revoked = len(self.tokens)
+                self.tokens.clear()
+            return 200, _json({"data": {"revoked": revoked}})
+        if route == ("POST", "/_sandbox/reset"):
+            with self.lock:
+                self._reset_locked()
+            return 200, _json({"data": self.state()})
+        raise SandboxHTTPError(404, "NOT_FOUND", f"No control endpoint {method} {path}.")
+
+    def _upsert_member(self, payload: Any) -> tuple[int, bytes]:
+        if not isinstance(payload, dict):
+            raise _BadRequest("The body must be a JSON object.")
+        user_id = payload.get("user_id")
+        if not isinstance(user_id, str) or not user_id:
+            raise _BadRequest("user_id is required.")
+        card_ids = payload.get("card_ids", [])
+        if not isinstance(card_ids, list) or not all(isinstance(c, str) and c for c in card_ids):
+            raise _BadRequest("card_ids must be a list of card ids.")
+        balances = payload.get("balances") or {}
+        if not isinstance(balances, dict):
+            raise _BadRequest("balances must be an object {account_type: amount}.")
+        parsed_balances = {}
+        for account_type, value in balances.items():
+            if account_type not in self.account_types:
+                raise _BadRequest(f"Unknown account type {account_type}.", "INVALID_ACCOUNT_TYPE")
+            parsed_balances[account_type] = _amount(value, positive_only=False)
+        with self.lock:
+            for card_id in card_ids:
+                owner = self.card_owner.get(card_id)
+                if owner is not None and owner != user_id:
+                    raise SandboxHTTPError(409, "CARD_TAKEN", f"Card {card_id} belongs to {owner}.")
+            member = self.members.get(user_id)
+            if member is None:
+                member = Member(
+                    user_id=user_id,
+                    card_ids=[],
+                    balances={t: Decimal("0.00") for t in self.account_types},
+                )
+                self.members[user_id] = member
+            for card_id in card_ids:
+                if card_id not in member.card_ids:
+                    member.card_ids.append(card_id)
+                self.card_owner[card_id] = user_id
+            member.balances.update(parsed_balances)
+            return 200, _json({"data": self._member_dict(member)})
+
+    def _reward(self, payload: Any) -> tuple[int, bytes]:
+        """Apply the effect of simulated card traffic (a reward, or its reversal)."""
+        if not isinstance(payload, dict):
+            raise _BadRequest("The body must be a JSON object.")
+        account_type = payload.get("account_type")
+        if account_type not in self.account_types:
+            raise _BadRequest(f"Unknown account type {account_type}.", "INVALID_ACCOUNT_TYPE")
+        amount = _amount(payload.get("amount"), positive_only=False)
+        with self.lock:
+            user_id = payload.get("user_id")
+            if not user_id and payload.get("card_id"):
+                user_id = self.card_owner.get(payload["card_id"])
+            member = self.members.get(user_id) if isinstance(user_id, str) else None
+            if member is None:
+                raise SandboxHTTPError(404, "USER_NOT_FOUND", "Unknown user_id or card_id.")
+            # Card traffic may push a balance below zero (a reversal after a burn): Pomelo is
+            # the source of truth and the back office must cope with what it reports.
+            member.balances[account_type] += amount
+            self.rewards.append(
+                {
+                    "user_id": member.user_id,
+                    "account_type": account_type,
+                    "amount": _money(amount),
+                    "balance": _money(member.balances[account_type]),
+                }
+            )
+            return 200, _json({"data": self._member_dict(member)})
+
+    # --- introspection (also used directly by tests holding the app object) ------------------
+
+    def effects(self, idempotency_key: str | None = None) -> dict[str, Any]:
+        with self.lock:
+            if idempotency_key is not None:
+                record = self.keys.get(idempotency_key)
+                return {idempotency_key: _record_dict(record)}
+            return {key: _record_dict(record) for key, record in self.keys.items()}
+
+    def state(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "members": {uid: self._member_dict(m) for uid, m in self.members.items()},
+                "account_types": list(self.account_types),
+                "tokens_issued": self.tokens_issued,
+                "tokens_active": len(self.tokens),
+                "rewards": list(self.rewards),
+                "faults": self.faults.as_dict(),
+            }
+
+    def _member_dict(self, member: Member) -> dict[str, Any]:
+        return {
+            "user_id": member.user_id,
+            "card_ids": list(member.card_ids),
+            "balances": {t: _money(member.balances[t]) for t in self.account_types},
+        }
+
+
+# --- server ----------------------------------------------------------------------------------
+
+
+class _SandboxServerHandler(ServerHandler):
+    def handle_error(self) -> None:
+        if isinstance(sys.exc_info()[1], DropConnection):
+            # Write nothing: the socket closes when the request ends, and the client sees the
+            # connection drop without a status line, like a crash or a cut network.
+            return
+        super().handle_error()
+
+
+class _SandboxRequestHandler(WSGIRequestHandler):
+    def handle(self) -> None:
+        # Same as WSGIRequestHandler.handle, with a ServerHandler that can drop connections.
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = ""
+            self.request_version = ""
+            self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        handler = _SandboxServerHandler(
+            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
+        )
+        handler.request_handler = self
+        handler.run(self.server.get_app())
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Request lines go to logging (quiet by default), not to stderr as wsgiref does.
+        logger.debug("sandbox %s " + format, self.address_string(), *args)
+
+
+class SandboxPomeloServer(ThreadingMixIn, WSGIServer):
+    """A threaded wsgiref server for the stand-in. Port 0 picks a free port."""
+
+    # Daemon threads: a request stuck in an injected delay must not keep a test run alive.
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    app: PomeloSandboxApp
+    _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = self.server_address[0]
+        return f"http://{host}:{self.server_address[1]}"
+
+    def start(self) -> threading.Thread:
+        """Serve in a background thread; `stop()` ends it."""
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self._thread
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.server_close()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    client_id: str,
+    client_secret: str,
+    account_types: Iterable[str] = DEFAULT_ACCOUNT_TYPES,
+    token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS,
+    faults: dict[str, Any] | None = None,
+) -> SandboxPomeloServer:
+    """Bind the stand-in to host:port (0: any free port) without serving yet.
+
+    Call `.start()` to serve in a thread or `.serve_forever()` to block; `.stop()` to end.
+    `faults` takes the same options as POST /_sandbox/faults and applies from the start.
+    """
+    app = PomeloSandboxApp(
+        client_id=client_id,
+        client_secret=client_secret,
+        account_types=account_types,
+        token_lifetime_seconds=token_lifetime_seconds,
+        faults=faults,
+    )
+    server = SandboxPomeloServer((host, port), _SandboxRequestHandler)
+    server.set_app(app)
+    server.app = app
+    return server
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError as exc:
+        raise _BadRequest("Invalid Content-Length.") from exc
+    if length > MAX_BODY_BYTES:
+        raise SandboxHTTPError(413, "PAYLOAD_TOO_LARGE", "The body is too large.")
+    return environ["wsgi.input"].read(length) if length > 0 else b""
+
+
+def _parse_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _BadRequest("The body is not valid JSON.") from exc
+
+
+def _amount(value: Any, *, positive_only: bool) -> Decimal:
+    """A money amount from a JSON number or string: finite, at most 2 decimals."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        raise _BadRequest("amount must be a decimal number.", "INVALID_AMOUNT")
+    try:
+        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    except InvalidOperation as exc:
+        raise _BadRequest("amount must be a decimal number.", "INVALID_AMOUNT") from exc
+    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+        raise _BadRequest("amount is out of range.", "INVALID_AMOUNT")
+    if amount != amount.quantize(CENT):
+        raise _BadRequest("amount has more than 2 decimal places.", "INVALID_AMOUNT")
+    if positive_only and amount <= 0:
+        raise _BadRequest("amount must be positive.", "INVALID_AMOUNT")
+    return amount.quantize(CENT)
+
+
+def _fingerprint(operation: str, account_type: str, payload: dict[str, Any]) -> str:
+    # "Same body" means the same request, not the same bytes: 10.5 and 10.50 (or "10.50") are
+    # one amount, and key order or spacing must not matter.
+    canonical = dict(payload)
+    raw_amount = canonical.get("amount")
+    if not isinstance(raw_amount, bool) and isinstance(raw_amount, int | Decimal | str):
+        try:
+            canonical["amount"] = format(Decimal(str(raw_amount).strip()).normalize(), "f")
+        except InvalidOperation:
+            pass
+    return json.dumps([operation, account_type, canonical], sort_keys=True, default=str)
+
+
+def _money(amount: Decimal) -> str:
+    return format(amount.quantize(CENT), "f")
+
+
+def _json(payload: Any) -> bytes:
+    return json.dumps(payload, default=str).encode("utf-8")
+
+
+def _error_body(code: str, message: str) -> bytes:
+    return _json({"error": {"error_code": code, "message": message}})
+
+
+def _record_dict(record: KeyRecord | None) -> dict[str, Any]:
+    if record is None:
+        return {"count": 0, "requests": 0, "replays": 0, "conflicts": 0, "effects": []}
+    return {
+        "count": len(record.effects),
+        "requests": record.requests,
+        "replays": record.replays,
+        "conflicts": record.conflicts,
+        "status": record.status,
+        "effects": list(record.effects),
+    }
+
+
+def _non_negative_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _BadRequest(f"{name} must be a non-negative integer.")
+    return value
