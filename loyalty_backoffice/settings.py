@@ -159,6 +159,7 @@ POMELO_CONNECT_TIMEOUT_SECONDS = env.float("POMELO_CONNECT_TIMEOUT_SECONDS", def
 POMELO_READ_TIMEOUT_SECONDS = env.float("POMELO_READ_TIMEOUT_SECONDS", default=10.0)
 POMELO_MAX_RETRIES = env.int("POMELO_MAX_RETRIES", default=3)
 POMELO_RETRY_BACKOFF_SECONDS = env.float("POMELO_RETRY_BACKOFF_SECONDS", default=0.5)
+POMELO_RETRY_BACKOFF_MAX_SECONDS = env.float("POMELO_RETRY_BACKOFF_MAX_SECONDS", default=30.0)
 # Whether Pomelo wants amounts as JSON numbers or strings is undocumented: "number" | "string".
 POMELO_AMOUNT_FORMAT = env.str("POMELO_AMOUNT_FORMAT", default="number")
 

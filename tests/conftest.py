@@ -10,6 +10,8 @@ from django.db import connection
 
 from webhooks.signature import signature_compute
 
+pytest_plugins = ["tests.pomelo_fixtures"]
+
 # Pomelo's published test pair (pomelo-api.md), not a real credential.
 TEST_API_KEY = "Lp0g+cwb19eEfTn1YIOydEnqPcZOg8YxHctnMe+1cQA="
 TEST_API_SECRET = "uC8fVXzXMyaw1PseV452i6ozQwIIa4olcSpjuvn5E4E="
@@ -106,3 +108,16 @@ def balances(user: str = "usr-1", account_type: str = "points") -> tuple[Decimal
     if account is None:
         return Decimal("0"), Decimal("0")
     return account.pending_balance, account.available_balance
+
+
+@pytest.fixture
+def make_staff(db):
+    """Create a staff user in one of the roles the migration defines."""
+    from django.contrib.auth.models import Group, User
+
+    def make(username: str, role: str) -> User:
+        user = User.objects.create_user(username, password="pw-" + username, is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        return User.objects.get(pk=user.pk)  # fresh, so permission caches are empty
+
+    return make
