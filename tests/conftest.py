@@ -113,7 +113,12 @@ def balances(user: str = "usr-1", account_type: str = "points") -> tuple[Decimal
 @pytest.fixture
 def make_staff(db):
     """Create a staff user in one of the roles the migration defines."""
-    from django.contrib.auth.models import Group, User
+    from django.contrib.auth.models import Group, Permission, User
+
+    from loyalty_backoffice.roles import roles_sync
+
+    # Transactional tests flush the tables, groups from the data migration included.
+    roles_sync(group_model=Group, permission_model=Permission)
 
     def make(username: str, role: str) -> User:
         user = User.objects.create_user(username, password="pw-" + username, is_staff=True)

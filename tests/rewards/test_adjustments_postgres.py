@@ -1,0 +1,126 @@
+"""Exactly-once under concurrency, the database worker, and the audit trigger, on PostgreSQL."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.conf import settings
+from django.db import DatabaseError, connection, connections, transaction
+
+from accounts.models import Member
+from rewards.models import Adjustment, AuditEntry, LedgerEntry
+from rewards.services.adjustments import (
+    AdjustmentError,
+    adjustment_approve,
+    adjustment_request,
+    adjustment_submit,
+)
+from tests.conftest import notification_body
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def setup(make_staff, webhook, sandbox_pomelo):
+    webhook.post("confirmation", notification_body("confirmation", "ctx-seed", amount="100.00"))
+    sandbox_pomelo.add_member("usr-1", ["crd-1"], balances={"points": "100"})
+    member = Member.objects.get(pomelo_user_id="usr-1")
+    agent = make_staff("agent", "Support agent")
+    approvers = [make_staff(f"approver{i}", "Approver") for i in range(4)]
+    adjustment = adjustment_request(
+        maker=agent, member=member, card=member.cards.get(), account_type="points",
+        direction="credit", amount="30.00", reason_code="goodwill", reason_text="sorry",
+    )
+    return adjustment, approvers
+
+
+def _at_once(functions):
+    barrier = threading.Barrier(len(functions))
+
+    def run(function):
+        try:
+            barrier.wait(timeout=10)
+            return function()
+        except Exception as exc:  # the outcome of each racer is what we assert on
+            return exc
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(len(functions)) as pool:
+        return list(pool.map(run, functions))
+
+
+def test_approvers_clicking_at_once_cause_one_effect(setup, sandbox_pomelo):
+    adjustment, approvers = setup
+    outcomes = _at_once([
+        lambda a=a: adjustment_approve(adjustment_id=adjustment.pk, approver=a, comment="ok")
+        for a in approvers
+    ])
+    refused = [o for o in outcomes if isinstance(o, AdjustmentError)]
+    assert len(refused) == len(approvers) - 1, outcomes
+    assert all("only a request pending approval" in str(o) for o in refused)
+    adjustment.refresh_from_db()
+    assert adjustment.state == Adjustment.State.SUCCEEDED
+    assert adjustment.approvals.count() == 1
+    assert sandbox_pomelo.effects(adjustment.idempotency_key)["count"] == 1
+    assert sandbox_pomelo.effects(adjustment.idempotency_key)["requests"] == 1
+    assert LedgerEntry.objects.filter(adjustment=adjustment).count() == 1
+
+
+def test_task_running_many_times_at_once_calls_pomelo_once(setup, sandbox_pomelo, settings):
+    adjustment, approvers = setup
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    adjustment_approve(adjustment_id=adjustment.pk, approver=approvers[0], comment="ok")
+    sandbox_pomelo.set_faults(delay_ms=300)  # keep the first call in flight while others try
+    outcomes = _at_once([lambda: adjustment_submit(adjustment_id=adjustment.pk)] * 4)
+    assert sum(o is not None for o in outcomes) == 1, outcomes
+    adjustment.refresh_from_db()
+    assert adjustment.state == Adjustment.State.SUCCEEDED
+    assert sandbox_pomelo.effects(adjustment.idempotency_key)["requests"] == 1
+    assert LedgerEntry.objects.filter(adjustment=adjustment).count() == 1
+
+
+def test_database_worker_process_runs_the_submission(setup, sandbox_pomelo, settings):
+    adjustment, approvers = setup
+    # The settings fixture signals the change; django-tasks then rebuilds its backends.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    adjustment_approve(adjustment_id=adjustment.pk, approver=approvers[0], comment="ok")
+    adjustment.refresh_from_db()
+    assert adjustment.state == Adjustment.State.APPROVED  # queued, not run in-process
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "POMELO_BASE_URL": sandbox_pomelo.url,
+        "POMELO_CLIENT_ID": sandbox_pomelo.client_id,
+        "POMELO_CLIENT_SECRET": sandbox_pomelo.client_secret,
+        "POMELO_WEBHOOK_KEYS": json.dumps({}),
+    }
+    worker = subprocess.run(
+        [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay",
+         "--no-reload"],
+        env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+    assert worker.returncode == 0, worker.stderr
+    adjustment.refresh_from_db()
+    assert adjustment.state == Adjustment.State.SUCCEEDED, worker.stderr
+    assert sandbox_pomelo.effects(adjustment.idempotency_key)["count"] == 1
+
+
+@pytest.mark.parametrize("sql", ["UPDATE rewards_auditentry SET comment = 'edited'",
+                                 "DELETE FROM rewards_auditentry"])
+def test_database_refuses_to_alter_the_audit_trail(setup, sql):
+    before = AuditEntry.objects.count()
+    assert before > 0
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert AuditEntry.objects.count() == before
+    assert not AuditEntry.objects.filter(comment="edited").exists()
+
