@@ -8,7 +8,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 
 from accounts.models import Member
