@@ -89,3 +89,11 @@ def member_balance_check(
                   "error": snapshot.error},
         )
     return snapshot
+
+
+@transaction.atomic
+def member_profile_update(*, member: Member, name: str, email: str) -> Member:
+    member.name, member.email = name.strip(), email.strip().lower()
+    member.full_clean(exclude=["pomelo_user_id"])
+    member.save(update_fields=["name", "email", "updated_at"])
+    return member

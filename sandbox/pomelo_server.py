@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs
@@ -206,6 +207,7 @@ class PomeloSandboxApp:
         account_types: Iterable[str] = DEFAULT_ACCOUNT_TYPES,
         token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS,
         faults: dict[str, Any] | None = None,
+        state_path: Path | None = None,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -215,6 +217,11 @@ class PomeloSandboxApp:
         # validate, apply, store the answer" atomic, as Pomelo's idempotency must be.
         self.lock = threading.RLock()
         self._reset_locked()
+        # Optional: members, balances and idempotency records survive a restart, so a demo's
+        # back office and its stand-in keep agreeing from one `make run` to the next.
+        self.state_path = state_path
+        if state_path is not None and state_path.exists():
+            self._load(state_path)
         # Startup faults let a demo or a separate-process test begin on a flaky Pomelo.
         self.faults = Faults.from_payload(faults or {})
 
@@ -382,6 +389,7 @@ class PomeloSandboxApp:
             # a request that failed validation changed nothing and may be corrected and
             # sent again under the same key.
             self.keys[key] = record
+            self._save_locked()
             return status, body
 
     def _apply_movement(
@@ -497,6 +505,7 @@ class PomeloSandboxApp:
                     member.card_ids.append(card_id)
                 self.card_owner[card_id] = user_id
             member.balances.update(parsed_balances)
+            self._save_locked()
             return 200, _json({"data": self._member_dict(member)})
 
     def _reward(self, payload: Any) -> tuple[int, bytes]:
@@ -525,7 +534,44 @@ class PomeloSandboxApp:
                     "balance": _money(member.balances[account_type]),
                 }
             )
+            self._save_locked()
             return 200, _json({"data": self._member_dict(member)})
+
+    # --- persistence (optional) -------------------------------------------------------------
+
+    def _save_locked(self) -> None:
+        if self.state_path is None:
+            return
+        snapshot = {
+            "members": {
+                uid: {"card_ids": m.card_ids, "balances": {t: str(v) for t, v in m.balances.items()}}
+                for uid, m in self.members.items()
+            },
+            "keys": {
+                key: {"fingerprint": r.fingerprint, "status": r.status, "body": r.body.decode(),
+                      "requests": r.requests, "replays": r.replays, "conflicts": r.conflicts,
+                      "effects": r.effects}
+                for key, r in self.keys.items()
+            },
+        }
+        temporary = self.state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(snapshot))
+        temporary.replace(self.state_path)
+
+    def _load(self, path: Path) -> None:
+        snapshot = json.loads(path.read_text())
+        for uid, data in snapshot.get("members", {}).items():
+            balances = {t: Decimal("0.00") for t in self.account_types}
+            balances.update({t: Decimal(v) for t, v in data["balances"].items()})
+            self.members[uid] = Member(user_id=uid, card_ids=list(data["card_ids"]), balances=balances)
+            for card_id in data["card_ids"]:
+                self.card_owner[card_id] = uid
+        for key, data in snapshot.get("keys", {}).items():
+            self.keys[key] = KeyRecord(
+                fingerprint=data["fingerprint"], status=data["status"], body=data["body"].encode(),
+                requests=data["requests"], replays=data["replays"], conflicts=data["conflicts"],
+                effects=data["effects"],
+            )
 
     # --- introspection (also used directly by tests holding the app object) ------------------
 
@@ -631,6 +677,7 @@ def serve(
     account_types: Iterable[str] = DEFAULT_ACCOUNT_TYPES,
     token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS,
     faults: dict[str, Any] | None = None,
+    state_path: Path | None = None,
 ) -> SandboxPomeloServer:
     """Bind the stand-in to host:port (0: any free port) without serving yet.
 
@@ -643,6 +690,7 @@ def serve(
         account_types=account_types,
         token_lifetime_seconds=token_lifetime_seconds,
         faults=faults,
+        state_path=state_path,
     )
     server = SandboxPomeloServer((host, port), _SandboxRequestHandler)
     server.set_app(app)

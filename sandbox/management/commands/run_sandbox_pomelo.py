@@ -6,6 +6,7 @@ For demos and development only: its /_sandbox/ control endpoints need no credent
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +39,10 @@ class Command(BaseCommand):
             "--account-types",
             default=None,
             help="Comma-separated; defaults to POMELO_ACCOUNT_TYPES.",
+        )
+        parser.add_argument(
+            "--state-file", default=None,
+            help="Keep members, balances and idempotency records in this JSON file across restarts.",
         )
         faults = parser.add_argument_group("faults applied to the loyalty API from startup")
         faults.add_argument("--fail-next", type=int, default=0)
@@ -73,6 +78,7 @@ class Command(BaseCommand):
                 account_types=account_types,
                 token_lifetime_seconds=options["token_lifetime"],
                 faults=faults,
+                state_path=Path(options["state_file"]) if options["state_file"] else None,
             )
         except OSError as exc:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from exc
