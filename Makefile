@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(PY) manage.py run_demo
+	DEBUG=$${DEBUG:-true} $(PY) manage.py run_demo
 
 test: install
 	$(VENV)/bin/ruff check .
