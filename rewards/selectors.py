@@ -1,13 +1,28 @@
-"""Reads of the reward ledger."""
+"""Reads of the reward ledger, adjustments and the member's history."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from accounts.models import RewardAccount
-from rewards.models import LedgerEntry
+from accounts.models import BalanceSnapshot, Member, RewardAccount
+from accounts.selectors import snapshot_lines
+from rewards.models import Adjustment, Approval, AuditEntry, LedgerEntry, RewardEvent
 
 CENT = Decimal("0.01")
 
@@ -53,3 +68,344 @@ def ledger_mismatches() -> list[LedgerMismatch]:
             if balance != total:
                 mismatches.append(LedgerMismatch(account, bucket, balance, total))
     return mismatches
+
+
+# --- Adjustments -------------------------------------------------------------------------
+
+
+def adjustments_waiting_for(*, user, queryset: QuerySet[Adjustment] | None = None) -> QuerySet[Adjustment]:
+    """Requests `user` could approve now: pending approval and not overdue, not made by them,
+    not yet approved by them. The approver's queue."""
+    queryset = Adjustment.objects.all() if queryset is None else queryset
+    approved_by_user = Approval.objects.filter(adjustment=OuterRef("pk"), approver_id=user.pk)
+    return (
+        queryset.filter(state=Adjustment.State.PENDING_APPROVAL, expires_at__gt=timezone.now())
+        .exclude(maker_id=user.pk)
+        .exclude(Exists(approved_by_user))
+    )
+
+
+@dataclass(frozen=True)
+class AdjustmentTotal:
+    account_type: str
+    direction: str
+    count: int
+    amount: Decimal
+    succeeded_count: int
+    succeeded_amount: Decimal
+
+    @property
+    def direction_label(self) -> str:
+        return Adjustment.Direction(self.direction).label
+
+
+def adjustment_totals(*, queryset: QuerySet[Adjustment]) -> list[AdjustmentTotal]:
+    """Count and sum of `queryset` per account type and direction, with the part that
+    succeeded at Pomelo. One query, whatever joins or annotations `queryset` carries."""
+    succeeded = Q(state=Adjustment.State.SUCCEEDED)
+    rows = (
+        Adjustment.objects.filter(pk__in=queryset.order_by().values("pk"))
+        .values("account_type", "direction")
+        .annotate(
+            count=Count("pk"),
+            amount=Sum("amount"),
+            succeeded_count=Count("pk", filter=succeeded),
+            succeeded_amount=Sum("amount", filter=succeeded),
+        )
+        .order_by("account_type", "direction")
+    )
+    return [
+        AdjustmentTotal(
+            account_type=row["account_type"],
+            direction=row["direction"],
+            count=row["count"],
+            amount=Decimal(row["amount"] or 0).quantize(CENT),
+            succeeded_count=row["succeeded_count"],
+            succeeded_amount=Decimal(row["succeeded_amount"] or 0).quantize(CENT),
+        )
+        for row in rows
+    ]
+
+
+def member_recent_adjustments(
+    *, member: Member, limit: int = 10, exclude_id: int | None = None
+) -> list[Adjustment]:
+    adjustments = Adjustment.objects.filter(member=member).select_related("maker", "card")
+    if exclude_id is not None:
+        adjustments = adjustments.exclude(pk=exclude_id)
+    return list(adjustments.order_by("-created_at", "-id")[:limit])
+
+
+def member_open_adjustments(*, member: Member) -> list[Adjustment]:
+    return list(
+        Adjustment.objects.open().filter(member=member).select_related("maker").order_by("created_at")
+    )
+
+
+@dataclass(frozen=True)
+class BalanceEffect:
+    """What an adjustment would do to the available balance of its account, as of now."""
+
+    available_before: Decimal
+    available_after: Decimal
+    pending: Decimal
+
+    @property
+    def above_available(self) -> bool:
+        return self.available_after < 0
+
+
+def adjustment_balance_effect(*, adjustment: Adjustment) -> BalanceEffect:
+    account = RewardAccount.objects.filter(
+        member_id=adjustment.member_id, account_type=adjustment.account_type
+    ).first()
+    available = account.available_balance if account else Decimal("0.00")
+    pending = account.pending_balance if account else Decimal("0.00")
+    return BalanceEffect(
+        available_before=available,
+        available_after=available + adjustment.signed_amount,
+        pending=pending,
+    )
+
+
+@dataclass(frozen=True)
+class AdjustmentActions:
+    """Which buttons `user` gets on an adjustment. The services enforce the same rules; this
+    only decides what to offer, and explains why review is not possible."""
+
+    can_review: bool
+    review_blocker: str
+    can_cancel: bool
+    can_retry: bool
+
+
+def adjustment_actions(*, adjustment: Adjustment, user) -> AdjustmentActions:
+    State = Adjustment.State
+    pending = adjustment.state == State.PENDING_APPROVAL
+    blocker = ""
+    if not user.has_perm("rewards.approve_adjustment"):
+        blocker = "You do not have permission to approve or reject adjustments."
+    elif not pending:
+        blocker = (f"This adjustment is {adjustment.get_state_display().lower()}; only a request "
+                   "pending approval can be reviewed.")
+    elif adjustment.expires_at <= timezone.now():
+        blocker = "This request is past its approval deadline and will expire."
+    elif adjustment.maker_id == user.pk:
+        blocker = "You requested this adjustment; another approver must review it."
+    elif adjustment.approvals.filter(approver_id=user.pk).exists():
+        blocker = "You already approved this adjustment; a different approver is needed."
+    return AdjustmentActions(
+        can_review=not blocker,
+        review_blocker=blocker,
+        can_cancel=pending and adjustment.maker_id == user.pk,
+        can_retry=adjustment.state == State.FAILED and user.has_perm("rewards.retry_adjustment"),
+    )
+
+
+def adjustment_approvals(*, adjustment: Adjustment) -> list[Approval]:
+    return list(adjustment.approvals.select_related("approver").order_by("created_at", "id"))
+
+
+def adjustment_history(*, adjustment: Adjustment) -> list[AuditEntry]:
+    """The adjustment's audit trail, oldest first."""
+    return list(adjustment.audit_entries.order_by("created_at", "id"))
+
+
+ADJUSTMENT_CSV_HEADER = [
+    "id", "created_at", "member_user_id", "card_id", "account_type", "direction", "amount",
+    "reason_code", "reason_text", "state", "maker", "approvals", "approved_at", "completed_at",
+    "pomelo_status", "pomelo_reference", "idempotency_key", "failure_reason",
+]
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+def adjustment_csv_rows(
+    *, queryset: QuerySet[Adjustment], chunk_size: int = 500
+) -> Iterator[list[str]]:
+    """The header, then one row per adjustment of `queryset`, fetched `chunk_size` at a time
+    (with their approvals) so an export of any size holds one chunk in memory."""
+    yield list(ADJUSTMENT_CSV_HEADER)
+    approvals = Prefetch(
+        "approvals", queryset=Approval.objects.select_related("approver").order_by("created_at", "id")
+    )
+    rows = queryset.select_related("member", "card", "maker").prefetch_related(approvals)
+    for adjustment in rows.iterator(chunk_size=chunk_size):
+        yield [
+            str(adjustment.pk),
+            _iso(adjustment.created_at),
+            adjustment.member.pomelo_user_id,
+            adjustment.card.pomelo_card_id,
+            adjustment.account_type,
+            adjustment.direction,
+            str(adjustment.amount),
+            adjustment.reason_code,
+            adjustment.reason_text,
+            adjustment.state,
+            adjustment.maker.get_username(),
+            " | ".join(
+                f"{a.approver.get_username()} at {_iso(a.created_at)}: {a.comment}"
+                for a in adjustment.approvals.all()
+            ),
+            _iso(adjustment.approved_at),
+            _iso(adjustment.completed_at),
+            "" if adjustment.pomelo_status_code is None else str(adjustment.pomelo_status_code),
+            adjustment.pomelo_reference,
+            adjustment.idempotency_key,
+            adjustment.failure_reason,
+        ]
+
+
+# --- The member's timeline -----------------------------------------------------------------
+
+TIMELINE_AUDIT_ACTIONS = (
+    AuditEntry.Action.ADJUSTMENT_APPROVED,
+    AuditEntry.Action.ADJUSTMENT_REJECTED,
+    AuditEntry.Action.ADJUSTMENT_CANCELLED,
+    AuditEntry.Action.ADJUSTMENT_EXPIRED,
+    AuditEntry.Action.ADJUSTMENT_SUCCEEDED,
+    AuditEntry.Action.ADJUSTMENT_FAILED,
+    AuditEntry.Action.ADJUSTMENT_RETRIED,
+)
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str  # "reward", "adjustment", "audit" or "snapshot"
+    title: str
+    detail: str = ""
+    amount: Decimal | None = None  # the signed effect on the ledger, when there is one
+    account_type: str = ""
+    actor: str = ""
+    adjustment_id: int | None = None
+    reward_event_id: int | None = None
+    snapshot_id: int | None = None
+    attention: bool = False
+
+
+def _reward_items(event: RewardEvent) -> list[TimelineItem]:
+    State = RewardEvent.State
+    card = f" · card {event.card.pomelo_card_id}" if event.card else ""
+    common = {"kind": "reward", "account_type": event.account_type, "reward_event_id": event.pk,
+              "detail": f"transaction {event.transaction_id}{card}", "actor": "Pomelo"}
+    items = []
+    if event.pending_at:
+        amount = event.amount if event.state == State.PENDING else None
+        items.append(TimelineItem(at=event.pending_at, title="Reward pending", amount=amount,
+                                  **common))
+    if event.confirmed_at:
+        amount = event.amount if event.state == State.CONFIRMED else None
+        items.append(TimelineItem(at=event.confirmed_at, title="Reward confirmed", amount=amount,
+                                  **common))
+    if event.cancelled_at:
+        if event.pending_at or event.confirmed_at:
+            title, amount = "Reward cancelled", -event.amount if event.amount else None
+        else:
+            title, amount = "Reward cancelled before any other notice (no money moved)", None
+        items.append(TimelineItem(at=event.cancelled_at, title=title, amount=amount, **common))
+    if not items:
+        items.append(TimelineItem(at=event.created_at, title=f"Reward {event.state}", **common))
+    if event.needs_review:
+        items.append(TimelineItem(
+            at=event.updated_at, title="Reward flagged for review",
+            **{**common, "detail": f"{event.review_reason} · transaction {event.transaction_id}"},
+            attention=True,
+        ))
+    return items
+
+
+def _adjustment_item(adjustment: Adjustment) -> TimelineItem:
+    return TimelineItem(
+        at=adjustment.created_at,
+        kind="adjustment",
+        title=(f"{adjustment.get_direction_display()} requested (#{adjustment.pk}), "
+               f"now {adjustment.get_state_display().lower()}"),
+        detail=f"{adjustment.get_reason_code_display()}: {adjustment.reason_text}",
+        amount=adjustment.signed_amount,
+        account_type=adjustment.account_type,
+        actor=adjustment.maker.get_username(),
+        adjustment_id=adjustment.pk,
+        attention=adjustment.state == Adjustment.State.FAILED,
+    )
+
+
+def _audit_item(entry: AuditEntry) -> TimelineItem:
+    states = f"{entry.from_state} → {entry.to_state}" if entry.from_state != entry.to_state else ""
+    title = entry.get_action_display()
+    if entry.action == AuditEntry.Action.ADJUSTMENT_APPROVED and entry.data.get("of"):
+        title = f"Approval {entry.data.get('approval')} of {entry.data.get('of')} given"
+    return TimelineItem(
+        at=entry.created_at,
+        kind="audit",
+        title=f"{title} (#{entry.adjustment_id})" if entry.adjustment_id else title,
+        detail=" · ".join(part for part in (states, entry.comment) if part),
+        actor=entry.actor_name,
+        adjustment_id=entry.adjustment_id,
+        attention=entry.action == AuditEntry.Action.ADJUSTMENT_FAILED,
+    )
+
+
+def _snapshot_item(snapshot: BalanceSnapshot) -> TimelineItem:
+    if snapshot.error:
+        detail, attention = f"Pomelo error: {snapshot.error}", True
+    else:
+        lines = snapshot_lines(snapshot=snapshot)
+        detail = "Pomelo: " + ", ".join(
+            f"{line.account_type} {line.pomelo}" for line in lines if line.pomelo is not None
+        )
+        differing = [line.account_type for line in lines if line.differs]
+        if differing:
+            detail += f" · differs from our ledger in {', '.join(differing)}"
+        attention = bool(differing)
+    by = f" by card {snapshot.card.pomelo_card_id}" if snapshot.card else ""
+    return TimelineItem(
+        at=snapshot.created_at,
+        kind="snapshot",
+        title=f"Balance checked at Pomelo{by}",
+        detail=detail,
+        actor=snapshot.requested_by.get_username() if snapshot.requested_by else "",
+        snapshot_id=snapshot.pk,
+        attention=attention,
+    )
+
+
+def member_timeline(*, member: Member, limit: int = 100) -> list[TimelineItem]:
+    """Everything that happened to the member, newest first, at most `limit` items.
+
+    Four queries whatever the history: the latest `limit` of each of reward events (one item
+    per stage they went through), adjustments, ledger-relevant audit entries and balance
+    checks, merged in time order. Request and balance-check audit entries are left out: the
+    adjustment and the snapshot show them.
+    """
+    events = (
+        RewardEvent.objects.filter(account__member=member)
+        .select_related("card")
+        .order_by("-updated_at", "-id")[:limit]
+    )
+    adjustments = (
+        Adjustment.objects.filter(member=member)
+        .select_related("maker")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    entries = (
+        AuditEntry.objects.filter(member=member, action__in=TIMELINE_AUDIT_ACTIONS)
+        .order_by("-created_at", "-id")[:limit]
+    )
+    snapshots = (
+        BalanceSnapshot.objects.filter(member=member)
+        .select_related("card", "requested_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    items: list[TimelineItem] = []
+    for event in events:
+        items.extend(_reward_items(event))
+    items.extend(_adjustment_item(a) for a in adjustments)
+    items.extend(_audit_item(e) for e in entries)
+    items.extend(_snapshot_item(s) for s in snapshots)
+    # Newest first; at the same instant, a later step (audit) above the request it follows.
+    rank = {"reward": 0, "snapshot": 1, "adjustment": 2, "audit": 3}
+    items.sort(key=lambda item: (item.at, rank[item.kind]), reverse=True)
+    return items[:limit]

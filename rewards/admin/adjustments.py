@@ -1,0 +1,383 @@
+"""Adjustments in the admin: read-only records with state-dependent buttons, the approver's
+queue, confirmation pages for every decision, totals and the CSV export for finance.
+
+The views parse input, call one service and show its answer; the services hold the rules.
+"""
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
+from loyalty_backoffice.client_ip import client_ip
+from rewards.admin.filters import (
+    AccountTypeFilter,
+    ApproverFilter,
+    CreatedBetweenFilter,
+    WaitingForMyApprovalFilter,
+)
+from rewards.audit import audit_record
+from rewards.forms import AdjustmentCommentForm, AdjustmentReviewForm
+from rewards.models import Adjustment, Approval, AuditEntry
+from rewards.selectors import (
+    adjustment_actions,
+    adjustment_approvals,
+    adjustment_balance_effect,
+    adjustment_csv_rows,
+    adjustment_history,
+    adjustment_totals,
+    adjustments_waiting_for,
+    member_recent_adjustments,
+)
+from rewards.services.adjustments import (
+    AdjustmentError,
+    adjustment_approve,
+    adjustment_cancel,
+    adjustment_reject,
+    adjustment_retry,
+)
+
+State = Adjustment.State
+CSV_ROWS_PER_CHUNK = 200
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_safe(value: str) -> str:
+    # Spreadsheets run a cell that starts like a formula; reasons and comments are typed by
+    # staff and finance opens these files.
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    chunk: list[str] = []
+    for row in rows:
+        chunk.append(writer.writerow([csv_safe(cell) for cell in row]))
+        if len(chunk) >= CSV_ROWS_PER_CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def _pretty_json(value) -> str:
+    if value in (None, "", {}):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id", "created_at", "member_link", "account_type", "direction", "amount", "state_badge",
+        "reason_code", "maker", "approvals_display", "completed_at",
+    ]
+    list_display_links = ["id", "created_at"]
+    list_filter = [
+        WaitingForMyApprovalFilter, "state", AccountTypeFilter, "direction", "reason_code",
+        ("maker", admin.RelatedOnlyFieldListFilter), ApproverFilter, CreatedBetweenFilter,
+    ]
+    search_fields = [
+        "=member__pomelo_user_id", "=card__pomelo_card_id", "=card__last_four", "member__name",
+        "=idempotency_key", "=pomelo_reference",
+    ]
+    search_help_text = (
+        "Adjustment number, member's Pomelo user id or name, card id or last four, "
+        "idempotency key or Pomelo reference."
+    )
+    date_hierarchy = "created_at"
+    list_select_related = ["member", "maker"]
+    list_per_page = 50
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    fieldsets = [
+        ("Request", {"fields": [
+            "member_link", "card", "account_type", "direction", "amount", "reason_code",
+            "reason_text", "maker", "created_at", "expires_at",
+        ]}),
+        ("Approval", {"fields": ["state", "approvals_display", "balance_override", "approved_at"]}),
+        ("Pomelo", {"fields": [
+            "submitted_at", "submit_attempts", "completed_at", "pomelo_status_code",
+            "pomelo_reference", "idempotency_key", "failure_reason", "pomelo_request_display",
+            "pomelo_response_display",
+        ]}),
+    ]
+    readonly_fields = [
+        "member_link", "card", "account_type", "direction", "amount", "reason_code", "reason_text",
+        "maker", "created_at", "expires_at", "state", "approvals_display", "balance_override",
+        "approved_at", "submitted_at", "submit_attempts", "completed_at", "pomelo_status_code",
+        "pomelo_reference", "idempotency_key", "failure_reason", "pomelo_request_display",
+        "pomelo_response_display",
+    ]
+
+    # --- list and detail --------------------------------------------------------------
+
+    def get_queryset(self, request):
+        given = (
+            Approval.objects.filter(adjustment=OuterRef("pk")).order_by().values("adjustment")
+            .annotate(n=Count("pk")).values("n")
+        )
+        # A subquery, not a join: totals and filters over this queryset stay one row each.
+        return super().get_queryset(request).annotate(
+            approvals_given=Coalesce(Subquery(given, output_field=IntegerField()), Value(0))
+        )
+
+    def get_ordering(self, request):
+        if request.GET.get(WaitingForMyApprovalFilter.parameter_name) == WaitingForMyApprovalFilter.MINE:
+            return ["created_at", "id"]  # the queue is served oldest first
+        return ["-created_at", "-id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        number = search_term.strip().removeprefix("#")
+        if number.isdigit():
+            results |= queryset.filter(pk=int(number))
+        return results, may_have_duplicates
+
+    @admin.display(description="member", ordering="member__pomelo_user_id")
+    def member_link(self, obj: Adjustment):
+        url = reverse("admin:accounts_member_change", args=[obj.member_id])
+        return format_html('<a href="{}">{}</a>', url, obj.member)
+
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, obj: Adjustment):
+        return format_html(
+            '<span class="adjustment-state state-{}">{}</span>', obj.state, obj.get_state_display()
+        )
+
+    @admin.display(description="approvals")
+    def approvals_display(self, obj: Adjustment):
+        given = getattr(obj, "approvals_given", None)
+        if given is None:
+            given = obj.approvals.count()
+        return f"{given} of {obj.approvals_required}"
+
+    @admin.display(description="Pomelo request")
+    def pomelo_request_display(self, obj: Adjustment):
+        text = _pretty_json(obj.pomelo_request)
+        return format_html('<pre class="pomelo-exchange">{}</pre>', text) if text else "—"
+
+    @admin.display(description="Pomelo response")
+    def pomelo_response_display(self, obj: Adjustment):
+        text = _pretty_json(obj.pomelo_response)
+        return format_html('<pre class="pomelo-exchange">{}</pre>', text) if text else "—"
+
+    def changelist_view(self, request, extra_context=None):
+        user = request.user
+        is_approver = user.has_perm("rewards.approve_adjustment")
+        queue = WaitingForMyApprovalFilter
+        extra_context = {
+            **(extra_context or {}),
+            "can_export": user.has_perm("rewards.export_adjustment"),
+            "is_approver": is_approver,
+            "queue_count": adjustments_waiting_for(user=user).count() if is_approver else None,
+            "queue_query": f"?{queue.parameter_name}={queue.MINE}",
+            "queue_active": request.GET.get(queue.parameter_name) == queue.MINE,
+        }
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        if "cl" in context:
+            context["totals"] = adjustment_totals(queryset=context["cl"].queryset)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        adjustment = self.get_object(request, unquote(object_id))
+        if adjustment is not None and self.has_view_permission(request, adjustment):
+            extra_context = {
+                **(extra_context or {}),
+                "user_actions": adjustment_actions(adjustment=adjustment, user=request.user),
+                "approvals": adjustment_approvals(adjustment=adjustment),
+                "history": adjustment_history(adjustment=adjustment),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- decision pages -----------------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("export/", wrap(self.export_view), name="{}_{}_export".format(*info)),
+            path("<path:object_id>/review/", wrap(self.review_view), name="{}_{}_review".format(*info)),
+            path("<path:object_id>/cancel/", wrap(self.cancel_view), name="{}_{}_cancel".format(*info)),
+            path("<path:object_id>/retry/", wrap(self.retry_view), name="{}_{}_retry".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def _adjustment(self, request, object_id) -> Adjustment:
+        adjustment = self.get_object(request, unquote(object_id))
+        if adjustment is None:
+            raise Http404(f"Adjustment {object_id!r} does not exist.")
+        if not self.has_view_permission(request, adjustment):
+            raise PermissionDenied
+        return adjustment
+
+    def _detail_redirect(self, adjustment: Adjustment) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:rewards_adjustment_change", args=[adjustment.pk]))
+
+    def _render(self, request, template: str, adjustment: Adjustment, title: str, **context):
+        return TemplateResponse(request, template, {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "adjustment": adjustment,
+            "original": adjustment,
+            "has_view_permission": True,
+            "approvals": adjustment_approvals(adjustment=adjustment),
+            "effect": adjustment_balance_effect(adjustment=adjustment),
+            **context,
+        })
+
+    def review_view(self, request, object_id):
+        """Approve or reject: GET shows the request and its effect, POST decides."""
+        if not request.user.has_perm("rewards.approve_adjustment"):
+            raise PermissionDenied
+        adjustment = self._adjustment(request, object_id)
+        effect = adjustment_balance_effect(adjustment=adjustment)
+        offer_override = adjustment.direction == Adjustment.Direction.DEBIT and effect.above_available
+        form = AdjustmentReviewForm(
+            request.POST if request.method == "POST" else None, offer_override=offer_override
+        )
+        if request.method == "POST" and form.is_valid():
+            data, ip_address = form.cleaned_data, client_ip(request)
+            try:
+                if data["decision"] == "approve":
+                    adjustment = adjustment_approve(
+                        adjustment_id=adjustment.pk, approver=request.user, comment=data["comment"],
+                        override_balance=data.get("override_balance", False), ip_address=ip_address,
+                    )
+                else:
+                    adjustment = adjustment_reject(
+                        adjustment_id=adjustment.pk, approver=request.user, comment=data["comment"],
+                        ip_address=ip_address,
+                    )
+            except AdjustmentError as exc:
+                form.add_error(None, str(exc))
+                adjustment.refresh_from_db()
+            else:
+                self.message_user(request, self._decision_message(adjustment), messages.SUCCESS)
+                return self._detail_redirect(adjustment)
+        return self._render(
+            request, "admin/rewards/adjustment/review.html", adjustment,
+            f"Review adjustment #{adjustment.pk}",
+            form=form,
+            user_actions=adjustment_actions(adjustment=adjustment, user=request.user),
+            recent=member_recent_adjustments(member=adjustment.member, exclude_id=adjustment.pk),
+        )
+
+    @staticmethod
+    def _decision_message(adjustment: Adjustment) -> str:
+        if adjustment.state == State.REJECTED:
+            return f"Adjustment #{adjustment.pk} rejected. Nothing was sent to Pomelo."
+        if adjustment.state == State.PENDING_APPROVAL:
+            missing = adjustment.approvals_required - adjustment.approvals.count()
+            return (f"Your approval of adjustment #{adjustment.pk} is recorded; it needs "
+                    f"{missing} more approval{'s' if missing != 1 else ''} from someone else.")
+        return f"Adjustment #{adjustment.pk} approved; it is being sent to Pomelo."
+
+    def cancel_view(self, request, object_id):
+        """The maker withdraws their own pending request."""
+        adjustment = self._adjustment(request, object_id)
+        if adjustment.maker_id != request.user.pk:
+            raise PermissionDenied
+        form = AdjustmentCommentForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                adjustment = adjustment_cancel(
+                    adjustment_id=adjustment.pk, maker=request.user,
+                    comment=form.cleaned_data["comment"], ip_address=client_ip(request),
+                )
+            except AdjustmentError as exc:
+                form.add_error(None, str(exc))
+                adjustment.refresh_from_db()
+            else:
+                self.message_user(
+                    request, f"Adjustment #{adjustment.pk} cancelled. Nothing was sent to Pomelo.",
+                    messages.SUCCESS,
+                )
+                return self._detail_redirect(adjustment)
+        return self._render(
+            request, "admin/rewards/adjustment/cancel.html", adjustment,
+            f"Cancel adjustment #{adjustment.pk}",
+            form=form, user_actions=adjustment_actions(adjustment=adjustment, user=request.user),
+        )
+
+    def retry_view(self, request, object_id):
+        """Send a failed adjustment to Pomelo again, with its original idempotency key."""
+        if not request.user.has_perm("rewards.retry_adjustment"):
+            raise PermissionDenied
+        adjustment = self._adjustment(request, object_id)
+        form = AdjustmentCommentForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                adjustment = adjustment_retry(
+                    adjustment_id=adjustment.pk, approver=request.user,
+                    comment=form.cleaned_data["comment"], ip_address=client_ip(request),
+                )
+            except AdjustmentError as exc:
+                form.add_error(None, str(exc))
+                adjustment.refresh_from_db()
+            else:
+                self.message_user(
+                    request, f"Adjustment #{adjustment.pk} is being sent to Pomelo again "
+                    f"(idempotency key {adjustment.idempotency_key}).", messages.SUCCESS,
+                )
+                return self._detail_redirect(adjustment)
+        return self._render(
+            request, "admin/rewards/adjustment/retry.html", adjustment,
+            f"Retry adjustment #{adjustment.pk}",
+            form=form, user_actions=adjustment_actions(adjustment=adjustment, user=request.user),
+        )
+
+    # --- finance ------------------------------------------------------------------------
+
+    def export_view(self, request):
+        """The list's filtered set as CSV, streamed; the export itself is audited."""
+        if not (request.user.has_perm("rewards.export_adjustment") and self.has_view_permission(request)):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters as exc:
+            self.message_user(
+                request, f"Nothing was exported: the filters are not valid ({exc}).", messages.ERROR
+            )
+            return HttpResponseRedirect(reverse("admin:rewards_adjustment_changelist"))
+        filters = {
+            key: values[0] if len(values) == 1 else values for key, values in request.GET.lists()
+        }
+        audit_record(
+            action=AuditEntry.Action.CSV_EXPORTED, actor=request.user, ip_address=client_ip(request),
+            data={"export": "adjustments", "filters": filters, "rows": changelist.result_count},
+        )
+        response = StreamingHttpResponse(
+            csv_stream(adjustment_csv_rows(queryset=changelist.queryset)),
+            content_type="text/csv; charset=utf-8",
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="adjustments-{stamp}.csv"'
+        return response

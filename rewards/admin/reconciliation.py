@@ -1,0 +1,99 @@
+"""Reconciliation runs and their results: what our ledger and Pomelo said, never applied."""
+
+from django.contrib import admin
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.html import format_html
+
+from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline
+from rewards.models import ReconciliationResult, ReconciliationRun
+
+
+class DriftingFilter(admin.SimpleListFilter):
+    """Drifting accounts by default: they are what a reconciliation is read for."""
+
+    title = "drift"
+    parameter_name = "drift"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Drifting"), ("no", "In step"), ("all", "All")]
+
+    def choices(self, changelist):
+        current = self.value() or "yes"
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "yes"
+        if value == "yes":
+            return queryset.filter(drifting=True)
+        if value == "no":
+            return queryset.filter(drifting=False)
+        return queryset
+
+
+class ReconciliationResultInline(ReadOnlyInline):
+    model = ReconciliationResult
+    fields = ["account", "ledger_available", "pomelo_available", "difference", "drifting", "error"]
+    readonly_fields = fields
+    ordering = ["account_id"]
+    verbose_name_plural = "drifting or failed accounts"
+
+    def get_queryset(self, request):
+        # A run covers every account; its page lists only those that need a look.
+        return (
+            super().get_queryset(request).filter(Q(drifting=True) | ~Q(error=""))
+            .select_related("account__member")
+        )
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id", "started_at", "finished_at", "status", "members_checked", "accounts_drifting",
+        "errors", "started_by",
+    ]
+    list_filter = ["status"]
+    date_hierarchy = "started_at"
+    list_select_related = ["started_by"]
+    show_full_result_count = False
+    fields = [
+        "started_at", "finished_at", "status", "started_by", "members_checked",
+        "accounts_drifting", "errors", "drifting_results",
+    ]
+    readonly_fields = fields
+    inlines = [ReconciliationResultInline]
+
+    @admin.display(description="results")
+    def drifting_results(self, obj: ReconciliationRun):
+        url = reverse("admin:rewards_reconciliationresult_changelist")
+        return format_html(
+            '<a href="{}?run__id__exact={}&amp;drift=all">All results of this run</a>', url, obj.pk
+        )
+
+
+@admin.register(ReconciliationResult)
+class ReconciliationResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "checked_at", "member", "account_type", "ledger_available", "pomelo_available",
+        "difference", "drifting", "error", "run",
+    ]
+    list_filter = [DriftingFilter, "account__account_type"]
+    search_fields = ["=account__member__pomelo_user_id", "account__member__name"]
+    date_hierarchy = "checked_at"
+    list_select_related = ["account__member", "run"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    @admin.display(description="member", ordering="account__member__pomelo_user_id")
+    def member(self, obj: ReconciliationResult):
+        url = reverse("admin:accounts_member_change", args=[obj.account.member_id])
+        return format_html('<a href="{}">{}</a>', url, obj.account.member)
+
+    @admin.display(description="account type", ordering="account__account_type")
+    def account_type(self, obj: ReconciliationResult):
+        return obj.account.account_type

@@ -1,0 +1,105 @@
+"""Forms for the admin's adjustment and balance pages. They parse input; the services decide
+whether the request is allowed and say why not."""
+
+from django import forms
+from django.conf import settings
+
+from accounts.models import Card, Member
+from rewards.models import Adjustment
+
+
+def _card_label(card: Card) -> str:
+    status = "" if card.status == Card.Status.ACTIVE else f" ({card.get_status_display().lower()})"
+    return f"{card}{status}"
+
+
+class MemberCardField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return _card_label(obj)
+
+
+class AdjustmentRequestForm(forms.Form):
+    """A support agent's request for a credit or a debit of one of the member's accounts.
+
+    Amounts are parsed here but judged by the service (positive, two decimals at most), so
+    staff read one wording of each rule wherever it is broken.
+    """
+
+    card = MemberCardField(
+        queryset=Card.objects.none(), required=False, empty_label="— choose a card —",
+        help_text="Pomelo moves balances by card.",
+    )
+    account_type = forms.ChoiceField()
+    amount = forms.DecimalField(
+        help_text="Positive, at most two decimals.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 14}),
+    )
+    reason_code = forms.ChoiceField(choices=[("", "— choose a reason —"), *Adjustment.ReasonCode.choices])
+    reason_text = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="What happened and why the member should get this; the approver reads it.",
+    )
+    above_balance = forms.BooleanField(
+        required=False, label="Above available balance",
+        help_text="Debit more than the member has available. An approver must explicitly "
+                  "override the balance to approve it.",
+    )
+
+    def __init__(self, *args, member: Member, direction: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member = member
+        self.direction = direction
+        cards = member.cards.order_by("pomelo_card_id")
+        self.fields["card"].queryset = cards
+        self.fields["account_type"].choices = [
+            ("", "— choose an account —"), *((t, t.capitalize()) for t in settings.POMELO_ACCOUNT_TYPES)
+        ]
+        if direction != Adjustment.Direction.DEBIT:
+            del self.fields["above_balance"]
+        if not self.is_bound:
+            only = list(cards[:2])
+            if len(only) == 1:
+                self.initial.setdefault("card", only[0].pk)
+
+
+class AdjustmentReviewForm(forms.Form):
+    """An approver's decision. The button pressed gives the decision."""
+
+    DECISIONS = [("approve", "Approve"), ("reject", "Reject")]
+
+    decision = forms.ChoiceField(choices=DECISIONS, widget=forms.HiddenInput)
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        error_messages={"required": "A comment is required to approve or reject an adjustment."},
+        help_text="Required. Kept in the audit trail.",
+    )
+    override_balance = forms.BooleanField(
+        required=False, label="Override balance",
+        help_text="Approve this debit although it exceeds the member's available balance. "
+                  "Say why in the comment.",
+    )
+
+    def __init__(self, *args, offer_override: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not offer_override:
+            del self.fields["override_balance"]
+
+
+class AdjustmentCommentForm(forms.Form):
+    """Cancel and retry: a confirmation with an optional comment for the audit trail."""
+
+    comment = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Optional. Kept in the audit trail.",
+    )
+
+
+class BalanceCheckForm(forms.Form):
+    card = MemberCardField(
+        queryset=Card.objects.none(), required=False, empty_label="by member (Pomelo user id)",
+        label="Ask Pomelo",
+    )
+
+    def __init__(self, *args, member: Member, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["card"].queryset = member.cards.order_by("pomelo_card_id")
