@@ -107,10 +107,10 @@ def adjustment_totals(*, queryset: QuerySet[Adjustment]) -> list[AdjustmentTotal
         Adjustment.objects.filter(pk__in=queryset.order_by().values("pk"))
         .values("account_type", "direction")
         .annotate(
-            count=Count("pk"),
-            amount=Sum("amount"),
-            succeeded_count=Count("pk", filter=succeeded),
-            succeeded_amount=Sum("amount", filter=succeeded),
+            n=Count("pk"),
+            total=Sum("amount"),
+            n_succeeded=Count("pk", filter=succeeded),
+            total_succeeded=Sum("amount", filter=succeeded),
         )
         .order_by("account_type", "direction")
     )
@@ -118,10 +118,10 @@ def adjustment_totals(*, queryset: QuerySet[Adjustment]) -> list[AdjustmentTotal
         AdjustmentTotal(
             account_type=row["account_type"],
             direction=row["direction"],
-            count=row["count"],
-            amount=Decimal(row["amount"] or 0).quantize(CENT),
-            succeeded_count=row["succeeded_count"],
-            succeeded_amount=Decimal(row["succeeded_amount"] or 0).quantize(CENT),
+            count=row["n"],
+            amount=Decimal(row["total"] or 0).quantize(CENT),
+            succeeded_count=row["n_succeeded"],
+            succeeded_amount=Decimal(row["total_succeeded"] or 0).quantize(CENT),
         )
         for row in rows
     ]
