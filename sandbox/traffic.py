@@ -7,6 +7,7 @@ the matching signed pending, confirmation and cancellation notifications over re
 
 import random
 import threading
+import unicodedata
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,6 +50,10 @@ class TrafficReport:
     errors: list[str] = field(default_factory=list)
 
 
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
 def traffic_members(*, count: int, seed: int) -> list[SimulatedMember]:
     rng = random.Random(f"members-{seed}")
     members = []
@@ -60,7 +65,7 @@ def traffic_members(*, count: int, seed: int) -> list[SimulatedMember]:
         )
         members.append(SimulatedMember(
             user_id=f"usr-{seed:x}{i:05d}", name=f"{first} {last}",
-            email=f"{first}.{last}.{i}@example.com".lower().encode("ascii", "ignore").decode(),
+            email=_ascii(f"{first}.{last}.{i}@example.com".lower()),
             cards=cards,
         ))
     return members
