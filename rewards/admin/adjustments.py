@@ -51,6 +51,7 @@ from rewards.services.adjustments import (
 
 State = Adjustment.State
 CSV_ROWS_PER_CHUNK = 200
+MAX_ID_DIGITS = 18  # a longer number is no id (and would overflow the database's integer)
 
 
 class _Echo:
@@ -155,7 +156,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         number = search_term.strip().removeprefix("#")
-        if number.isdigit():
+        if number.isdigit() and len(number) <= MAX_ID_DIGITS:
             results |= queryset.filter(pk=int(number))
         return results, may_have_duplicates
 
@@ -241,6 +242,8 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:rewards_adjustment_change", args=[adjustment.pk]))
 
     def _render(self, request, template: str, adjustment: Adjustment, title: str, **context):
+        if "effect" not in context:
+            context["effect"] = adjustment_balance_effect(adjustment=adjustment)
         return TemplateResponse(request, template, {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -249,7 +252,6 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "original": adjustment,
             "has_view_permission": True,
             "approvals": adjustment_approvals(adjustment=adjustment),
-            "effect": adjustment_balance_effect(adjustment=adjustment),
             **context,
         })
 
@@ -286,6 +288,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             request, "admin/rewards/adjustment/review.html", adjustment,
             f"Review adjustment #{adjustment.pk}",
             form=form,
+            effect=effect,
             user_actions=adjustment_actions(adjustment=adjustment, user=request.user),
             recent=member_recent_adjustments(member=adjustment.member, exclude_id=adjustment.pk),
         )

@@ -42,7 +42,7 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         number = term.removeprefix("#")
-        if number.isdigit():
+        if number.isdigit() and len(number) <= 18:
             # A number is an adjustment id, or a user id / name that happens to be digits.
             condition = (
                 Q(adjustment_id=int(number)) | Q(member__pomelo_user_id=term) | Q(actor_name=term)

@@ -103,6 +103,7 @@ def test_finance_filters(client, people, book, params, expected):
 def test_search_by_adjustment_number(client, people, book):
     response = as_user(client, people["auditor"]).get(LIST, {"q": f"#{book['debit'].pk}"})
     assert book["debit"].pk in listed(response)
+    assert listed(client.get(LIST, {"q": "9" * 40})) == []  # no overflow, just no match
 
 
 def test_invalid_date_is_refused_not_ignored(client, people, book):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 import responses
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 
 from accounts.models import BalanceSnapshot, Card, Member
@@ -192,3 +192,9 @@ def test_unknown_member_is_404(client, people):
         reverse("admin:accounts_member_check_balance", args=[999999]))
     assert response.status_code == 404
     assert not Member.objects.exists()
+
+
+def test_balance_check_runs_outside_the_request_transaction(member):
+    # No transaction (on SQLite: the database's write lock) stays open while Pomelo answers.
+    view = resolve(check_url(member)).func
+    assert "default" in getattr(view, "_non_atomic_requests", set())

@@ -93,6 +93,7 @@ def test_audit_list_filters_and_searches(client, people, history):
     assert "adjustment_requested" in actions({"q": "usr-1"})
     assert actions({"action__exact": "adjustment_approved"}) == ["adjustment_approved"]
     assert actions({"q": "nobody"}) == []
+    assert actions({"q": "9" * 40}) == []
     html = client.get(url).content.decode()
     assert reverse("admin:rewards_adjustment_change", args=[adjustment.pk]) in html
 
