@@ -121,7 +121,7 @@ class Adjustment(models.Model):
         self._persisted_state = self.state if self.pk else None
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.direction} {self.amount} {self.account_type} · {self.state}"
+        return f"#{self.pk} {self.direction} {self.amount} {self.account_type} · {self.get_state_display()}"
 
     def save(self, *args, **kwargs):
         # A guard below the admin: the state moves only through transition_to().

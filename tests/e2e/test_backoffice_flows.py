@@ -1,0 +1,172 @@
+"""What staff do all day, in a real browser."""
+
+import csv
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from rewards.models import Adjustment, AuditEntry
+from rewards.services.adjustments import adjustment_approve, adjustment_request
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def request_adjustment(page, *, direction, amount, reason="Customer complaint #123", above=False):
+    page.get_by_role("link", name=f"Request {direction}").click()
+    page.select_option("select[name=card]", index=1)
+    page.select_option("select[name=account_type]", "points")
+    page.fill("input[name=amount]", amount)
+    page.select_option("select[name=reason_code]", "goodwill")
+    page.fill("textarea[name=reason_text]", reason)
+    if above:
+        page.check("input[name=above_balance]")
+    page.get_by_role("button", name=f"Request {direction}").click()
+
+
+def approve_in_browser(approver, adjustment, comment="Checked the complaint"):
+    page = approver.goto(f"/admin/rewards/adjustment/{adjustment.pk}/change/")
+    page.get_by_role("link", name="Review").click()
+    expect(page.locator("body")).to_contain_text("now → ")
+    page.fill("textarea[name=comment]", comment)
+    page.get_by_role("button", name="Approve").click()
+    return page
+
+
+def test_agent_finds_member_by_last_four_checks_pomelo_and_requests_credit(
+    staff, member_with_points, sandbox_pomelo
+):
+    agent = staff("agent", "Support agent")
+    page = agent.goto("/admin/accounts/member/")
+    page.fill("#searchbar", "4242")
+    page.press("#searchbar", "Enter")
+    page.get_by_role("link", name="usr-1").click()
+
+    page.get_by_role("button", name="Check balance at Pomelo").click()
+    expect(page.locator("ul.messagelist")).to_contain_text("match our ledger")
+    expect(page.locator("body")).to_contain_text("100.00")
+
+    request_adjustment(page, direction="credit", amount="25.00")
+    expect(page.locator("ul.messagelist")).to_contain_text("Nothing moves until an approver approves it")
+    adjustment = Adjustment.objects.get()
+    assert (adjustment.state, adjustment.amount, adjustment.maker.username) == (
+        "pending_approval", Decimal("25.00"), "agent")
+    assert sandbox_pomelo.balances("usr-1")["points"] == Decimal("100.00")  # nothing moved yet
+
+
+def test_maker_cannot_approve_and_an_approver_approves_through_the_confirmation_page(
+    staff, member_with_points, sandbox_pomelo
+):
+    agent = staff("agent", "Support agent")
+    page = agent.goto(f"/admin/accounts/member/{member_with_points.pk}/change/")
+    request_adjustment(page, direction="credit", amount="25.00")
+    adjustment = Adjustment.objects.get()
+
+    page = agent.goto(f"/admin/rewards/adjustment/{adjustment.pk}/change/")
+    expect(page.get_by_role("link", name="Review")).to_have_count(0)
+    response = page.goto(f"{agent.base}/admin/rewards/adjustment/{adjustment.pk}/review/")
+    assert response.status == 403
+
+    approver = staff("approver", "Approver")
+    page = approver.goto("/admin/rewards/adjustment/")
+    page.get_by_role("link", name=re.compile(r"Waiting for my approval \(1\)")).click()
+    expect(page.locator("#result_list")).to_contain_text("25.00")
+    page = approve_in_browser(approver, adjustment)
+    expect(page.locator("body")).to_contain_text("Succeeded")
+
+    adjustment.refresh_from_db()
+    assert adjustment.state == "succeeded"
+    assert sandbox_pomelo.effects(adjustment.idempotency_key)["count"] == 1
+    assert sandbox_pomelo.balances("usr-1")["points"] == Decimal("125.00")
+
+    page = approver.goto(f"/admin/accounts/member/{member_with_points.pk}/change/")
+    expect(page.locator("body")).to_contain_text("125.00")
+    timeline = page.locator("body")
+    expect(timeline).to_contain_text(f"#{adjustment.pk}")
+
+    page = approver.goto(f"/admin/rewards/auditentry/?adjustment__id__exact={adjustment.pk}")
+    for step in ["Adjustment requested", "Approval given", "Submitting to Pomelo",
+                 "Pomelo exchange", "Adjustment succeeded"]:
+        expect(page.locator("#result_list")).to_contain_text(step)
+
+
+def test_debit_above_the_balance_is_refused_with_a_readable_message(staff, member_with_points):
+    agent = staff("agent", "Support agent")
+    page = agent.goto(f"/admin/accounts/member/{member_with_points.pk}/change/")
+    request_adjustment(page, direction="debit", amount="500.00")
+    expect(page.locator(".errornote, .errorlist").first).to_be_visible()
+    expect(page.locator("body")).to_contain_text(
+        "Debit of 500.00 exceeds the available points balance of 100.00")
+    assert not Adjustment.objects.exists()
+
+
+def test_failed_pomelo_call_shows_the_reason_and_a_retry_succeeds_once(
+    staff, member_with_points, sandbox_pomelo, make_staff
+):
+    maker = make_staff("maker", "Support agent")
+    adjustment = adjustment_request(
+        maker=maker, member=member_with_points, card=member_with_points.cards.get(),
+        account_type="points", direction="credit", amount="40.00", reason_code="correction",
+        reason_text="missing reward",
+    )
+    sandbox_pomelo.set_faults(fail_next=1000)
+    approver = staff("approver", "Approver")
+    page = approve_in_browser(approver, adjustment)
+    expect(page.locator("body")).to_contain_text("Failed")
+    expect(page.locator("body")).to_contain_text("Pomelo was unavailable")
+    assert sandbox_pomelo.effects(adjustment.idempotency_key)["count"] == 0
+
+    sandbox_pomelo.clear_faults()
+    page.get_by_role("link", name="Retry").click()
+    page.fill("textarea[name=comment]", "Pomelo is back")
+    page.get_by_role("button", name=f"Retry adjustment #{adjustment.pk}").click()
+    expect(page.locator("body")).to_contain_text("Succeeded")
+    adjustment.refresh_from_db()
+    assert adjustment.state == "succeeded"
+    assert sandbox_pomelo.effects(adjustment.idempotency_key)["count"] == 1
+    assert sandbox_pomelo.balances("usr-1")["points"] == Decimal("140.00")
+
+
+def test_finance_auditor_filters_and_downloads_csv_and_can_change_nothing(
+    staff, member_with_points, sandbox_pomelo, make_staff, django_capture_on_commit_callbacks
+):
+    maker, checker = make_staff("maker", "Support agent"), make_staff("checker", "Approver")
+    common = dict(maker=maker, member=member_with_points, card=member_with_points.cards.get(),
+                  account_type="points", reason_code="goodwill", reason_text="goodwill")
+    done = adjustment_request(direction="credit", amount="10.00", **common)
+    with django_capture_on_commit_callbacks(execute=True):
+        adjustment_approve(adjustment_id=done.pk, approver=checker, comment="fine")
+    waiting = adjustment_request(direction="debit", amount="5.00", **common)
+
+    auditor = staff("auditor", "Finance auditor")
+    page = auditor.goto("/admin/rewards/adjustment/")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    page.locator("#changelist-filter").get_by_role("link", name="Succeeded").click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export CSV").click()
+    content = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(content)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["id"] == str(done.pk) and row["state"] == "succeeded"
+    assert row["amount"] == "10.00" and row["maker"] == "maker"
+    assert row["approvals"].startswith("checker at ") and row["approvals"].endswith(": fine")
+    assert str(waiting.pk) not in {r["id"] for r in rows}
+    assert AuditEntry.objects.filter(action="csv_exported", actor__username="auditor").count() == 1
+
+    # Nothing that changes anything is offered to finance.
+    for path in ["/admin/rewards/adjustment/", f"/admin/rewards/adjustment/{waiting.pk}/change/",
+                 f"/admin/accounts/member/{member_with_points.pk}/change/"]:
+        page = auditor.goto(path)
+        for name in ["Review", "Retry", "Cancel request", "Request credit", "Request debit"]:
+            expect(page.get_by_role("link", name=name)).to_have_count(0)
+        expect(page.get_by_role("button", name="Check balance at Pomelo")).to_have_count(0)
+        expect(page.locator("select[name=action]")).to_have_count(0)
+        expect(page.locator("input[name=_save]")).to_have_count(0)
+    response = page.goto(f"{auditor.base}/admin/rewards/adjustment/{waiting.pk}/review/")
+    assert response.status == 403
