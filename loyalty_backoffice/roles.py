@@ -12,7 +12,7 @@ ROLES = {
     ],
     "Approver": [
         "accounts.view_member", "accounts.view_card", "accounts.view_rewardaccount",
-        "accounts.view_balancesnapshot",
+        "accounts.view_balancesnapshot", "accounts.check_balance",
         "rewards.view_rewardevent", "rewards.view_ledgerentry",
         "rewards.view_adjustment", "rewards.approve_adjustment", "rewards.retry_adjustment",
         "rewards.view_approval", "rewards.view_auditentry",
