@@ -41,6 +41,7 @@ import re
 import secrets
 import shlex
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -425,6 +426,7 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
          started) -> int:
     plan = plans[0]
     load_start = _load()
+    code_version = _code_version()
     print(f"starting processes (logs in {stack.log_dir}); load average {load_start}")
     stack.pomelo.start()
     stack.pomelo.wait_http(f"{pomelo_url}/_sandbox/faults")
@@ -581,6 +583,7 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     print(f"machine:     {os.cpu_count()} CPUs, load average at start {load_start}, at end "
           f"{_load()}; gunicorn {args.workers} sync workers, {args.db_workers} db_workers, "
           f"database {args.database}")
+    print(f"code:        {code_version} (at start)")
     print(f"stand-in:    fail_percent {args.fail_percent}, delay_ms {args.delay_ms} on every loyalty call, "
           f"drop_after_apply_next {args.drop_after_apply}, seed {args.seed}")
     print(f"durations:   main phase (setup, traffic, settle) {main_elapsed:.0f} s"
@@ -691,6 +694,19 @@ def _failures_print() -> None:
     failures = checks_module().failed_deliveries()
     if failures:
         figures_print("deliveries answered 500, by recorded error", dict(failures.most_common(8)))
+
+
+def _code_version() -> str:
+    """The commit measured, and the files that differed from it (other work in progress)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10, check=False).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (git unavailable)"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return f"commit {head or '?'}" + (f", uncommitted changes in {', '.join(changed)}" if changed else "")
 
 
 def _load() -> str:
