@@ -22,7 +22,12 @@ def account_type_validate(*, account_type: str) -> str:
     return normalized
 
 
-@transaction.atomic
+# These run inside the caller's transaction (webhook intake, adjustments) without savepoints of
+# their own: get_or_create already guards its INSERT with one, and every extra savepoint is two
+# more round trips on the busiest path we have.
+
+
+@transaction.atomic(savepoint=False)
 def member_get_or_create(*, pomelo_user_id: str) -> Member:
     # get_or_create retries the read after an IntegrityError, so two deliveries creating the
     # same member at once both end up with the one row the unique constraint allowed.
@@ -30,7 +35,7 @@ def member_get_or_create(*, pomelo_user_id: str) -> Member:
     return member
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def card_get_or_create(*, member: Member, pomelo_card_id: str, last_four: str = "") -> Card:
     card, created = Card.objects.get_or_create(
         pomelo_card_id=pomelo_card_id, defaults={"member": member, "last_four": last_four}
@@ -41,10 +46,13 @@ def card_get_or_create(*, member: Member, pomelo_card_id: str, last_four: str = 
     return card
 
 
-@transaction.atomic
-def reward_account_get_or_create(*, member: Member, account_type: str) -> RewardAccount:
+@transaction.atomic(savepoint=False)
+def reward_account_lock(*, member: Member, account_type: str) -> RewardAccount:
+    """The member's account of this type, created if needed, locked until the caller commits."""
     account_type = account_type_validate(account_type=account_type)
-    account, _ = RewardAccount.objects.get_or_create(member=member, account_type=account_type)
+    account, _ = RewardAccount.objects.select_for_update().get_or_create(
+        member=member, account_type=account_type
+    )
     return account
 
 

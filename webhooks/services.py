@@ -95,52 +95,56 @@ def _delivery_apply(*, delivery: Delivery, notification: RewardNotification) -> 
     before it, stays with the error.
     """
     now = timezone.now()
+    claimed = Delivery.objects.filter(
+        kind=notification.kind, idempotency_key=notification.idempotency_key,
+        outcome__in=Delivery.CLAIMING_OUTCOMES,
+    ).exclude(pk=delivery.pk)
+    # A shortcut for the common, sequential redelivery; a concurrent copy that passes it is
+    # still stopped by the constraint below.
+    if claimed.exists():
+        return _delivery_duplicate(delivery, now)
     try:
         with transaction.atomic():
             result = reward_notification_apply(notification=notification)
-            outcome = Outcome.FLAGGED if result.flagged else Outcome.PROCESSED
-            detail = result.flagged or result.summary
-            try:
-                with transaction.atomic():
-                    Delivery.objects.filter(pk=delivery.pk).update(
-                        outcome=outcome, detail=detail, http_status=200, processed_at=now
-                    )
-            except IntegrityError:
-                raise _AlreadyClaimed from None
-    except _AlreadyClaimed:
-        Delivery.objects.filter(pk=delivery.pk).update(
-            outcome=Outcome.DUPLICATE,
-            http_status=200,
-            detail="duplicate: this notification was already processed",
-            processed_at=now,
-        )
-        return DeliveryResult(200, {"status": "duplicate", "delivery_id": delivery.pk}, delivery.pk)
+            Delivery.objects.filter(pk=delivery.pk).update(
+                outcome=Outcome.FLAGGED if result.flagged else Outcome.PROCESSED,
+                detail=result.flagged or result.summary, http_status=200, processed_at=now,
+            )
+    except IntegrityError as exc:
+        # Lost the race for the claim (the other copy has committed), or another constraint.
+        if claimed.exists():
+            return _delivery_duplicate(delivery, now)
+        return _delivery_failed(delivery, now, exc)
     except Exception as exc:
-        logger.exception("delivery %s failed", delivery.pk)
-        Delivery.objects.filter(pk=delivery.pk).update(
-            outcome=Outcome.FAILED,
-            http_status=500,
-            detail=f"{type(exc).__name__}: {exc}"[:2000],
-            processed_at=now,
-        )
-        return DeliveryResult(
-            500,
-            {
-                "status": "failed",
-                "error": "processing_failed",
-                "message": "the notification was stored but could not be processed; retry later",
-                "delivery_id": delivery.pk,
-            },
-            delivery.pk,
-        )
-    body = {"status": "processed", "delivery_id": delivery.pk, "detail": detail}
+        return _delivery_failed(delivery, now, exc)
+    body = {"status": "processed", "delivery_id": delivery.pk,
+            "detail": result.flagged or result.summary}
     if result.flagged:
         body["review"] = result.flagged
     return DeliveryResult(200, body, delivery.pk)
 
 
-class _AlreadyClaimed(Exception):
-    pass
+def _delivery_duplicate(delivery: Delivery, now) -> DeliveryResult:
+    Delivery.objects.filter(pk=delivery.pk).update(
+        outcome=Outcome.DUPLICATE, http_status=200, processed_at=now,
+        detail="duplicate: this notification was already processed",
+    )
+    return DeliveryResult(200, {"status": "duplicate", "delivery_id": delivery.pk}, delivery.pk)
+
+
+def _delivery_failed(delivery: Delivery, now, exc: Exception) -> DeliveryResult:
+    logger.error("delivery %s failed", delivery.pk, exc_info=exc)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        outcome=Outcome.FAILED, http_status=500, processed_at=now,
+        detail=f"{type(exc).__name__}: {exc}"[:2000],
+    )
+    return DeliveryResult(
+        500,
+        {"status": "failed", "error": "processing_failed",
+         "message": "the notification was stored but could not be processed; retry later",
+         "delivery_id": delivery.pk},
+        delivery.pk,
+    )
 
 
 def delivery_receive(*, incoming: IncomingDelivery) -> DeliveryResult:

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Card, Member, RewardAccount
-from accounts.services import UnknownAccountType, account_type_validate, reward_account_get_or_create
+from accounts.services import UnknownAccountType, account_type_validate, reward_account_lock
 from loyalty_backoffice.pomelo import PomeloClient, PomeloError
 from rewards.audit import audit_record
 from rewards.models import Adjustment, Approval, AuditEntry, LedgerEntry
@@ -394,9 +394,8 @@ def _submission_record(adjustment_id: int, *, response, error: PomeloError | Non
     adjustment.completed_at = timezone.now()
     if error is None:
         adjustment.pomelo_reference = _reference(response.data)
-        account = reward_account_get_or_create(member=adjustment.member,
-                                               account_type=adjustment.account_type)
-        account = RewardAccount.objects.select_for_update().get(pk=account.pk)
+        account = reward_account_lock(member=adjustment.member,
+                                      account_type=adjustment.account_type)
         ledger_post(account=account, bucket=LedgerEntry.Bucket.AVAILABLE,
                     amount=adjustment.signed_amount, adjustment=adjustment,
                     description=f"manual {adjustment.direction} #{adjustment.pk}")

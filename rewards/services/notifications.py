@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import RewardAccount
-from accounts.services import card_get_or_create, member_get_or_create, reward_account_get_or_create
+from accounts.services import card_get_or_create, member_get_or_create, reward_account_lock
 from rewards.models import LedgerEntry, NotificationKind, RewardEvent
 from rewards.notifications import RewardNotification
 from rewards.services.ledger import ledger_post
@@ -91,14 +91,15 @@ def _event_transition(
     return f"{kind} on a {event.state} reward: no change"
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def reward_notification_apply(*, notification: RewardNotification) -> NotificationResult:
     """Apply one pending, confirmation or cancellation notice to the reward ledger.
 
     Deliveries repeat and arrive in any order; design.md's table makes the final state the
     same for every order. All notices of one account serialize on its row lock, which is taken
     before the reward event is read, so "does this reward exist" is never decided by two
-    transactions at once.
+    transactions at once. It joins the caller's transaction without a savepoint: the webhook
+    intake already wraps it in one.
     """
     missing = notification.missing_for_ledger()
     if missing:
@@ -107,6 +108,8 @@ def reward_notification_apply(*, notification: RewardNotification) -> Notificati
             flagged=f"missing {', '.join(missing)}: no money moved",
         )
 
+    key = {"transaction_id": notification.transaction_id,
+           "account_type": notification.account_type}
     card = None
     if notification.user_id:
         member = member_get_or_create(pomelo_user_id=notification.user_id)
@@ -116,23 +119,20 @@ def reward_notification_apply(*, notification: RewardNotification) -> Notificati
                 pomelo_card_id=notification.card_id,
                 last_four=notification.card_last_four,
             )
-        account_id = reward_account_get_or_create(
-            member=member, account_type=notification.account_type
-        ).pk
-
-    key = {"transaction_id": notification.transaction_id,
-           "account_type": notification.account_type}
-    known_account_id = RewardEvent.objects.filter(**key).values_list("account_id", flat=True).first()
-    if known_account_id is not None:
-        account_id = known_account_id
-    elif not notification.user_id:
-        return NotificationResult(
-            summary="stored without ledger effect",
-            flagged="missing user_id: cancellation of a reward we have not seen",
-        )
-
-    account = RewardAccount.objects.select_for_update().get(pk=account_id)
-    event = RewardEvent.objects.select_for_update().filter(**key).first()
+        account = reward_account_lock(member=member, account_type=notification.account_type)
+        event = RewardEvent.objects.select_for_update().filter(**key).first()
+        if event is not None and event.account_id != account.pk:
+            # The reward was booked on another account; its reversal belongs there too.
+            account = RewardAccount.objects.select_for_update().get(pk=event.account_id)
+    else:
+        known = RewardEvent.objects.filter(**key).values_list("account_id", flat=True).first()
+        if known is None:
+            return NotificationResult(
+                summary="stored without ledger effect",
+                flagged="missing user_id: cancellation of a reward we have not seen",
+            )
+        account = RewardAccount.objects.select_for_update().get(pk=known)
+        event = RewardEvent.objects.select_for_update().filter(**key).first()
     if event is None:
         event, summary = _event_create(account=account, notification=notification, card=card)
     else:
