@@ -53,3 +53,20 @@ def append_only_trigger_sql(table: str) -> tuple[str, str]:
         DROP FUNCTION IF EXISTS {function}();
     """
     return forward, reverse
+
+
+def append_only_trigger_operation(table: str):
+    """A migration operation installing (or, reversed, removing) the trigger on PostgreSQL;
+    other databases rely on the ORM guard alone."""
+    from django.db import migrations
+
+    forward_sql, reverse_sql = append_only_trigger_sql(table)
+
+    def run(sql):
+        def apply(apps, schema_editor):
+            if schema_editor.connection.vendor == "postgresql":
+                # No parameters: the SQL's % signs belong to PL/pgSQL's RAISE.
+                schema_editor.execute(sql, params=None)
+        return apply
+
+    return migrations.RunPython(run(forward_sql), run(reverse_sql))

@@ -1,20 +1,8 @@
 from django.db import migrations
 
-from rewards.append_only import append_only_trigger_sql
-
-TABLE = "rewards_ledgerentry"
-
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(append_only_trigger_sql(TABLE)[0], params=None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(append_only_trigger_sql(TABLE)[1], params=None)
+from rewards.append_only import append_only_trigger_operation
 
 
 class Migration(migrations.Migration):
     dependencies = [("rewards", "0001_initial")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [append_only_trigger_operation("rewards_ledgerentry")]
