@@ -352,10 +352,11 @@ def delivery_print(stats: DeliveryStats) -> None:
 
 
 def cpu_print(cpu, stats: DeliveryStats) -> None:
-    """Best effort (Linux): CPU seconds while the deliveries ran, by party. A worker killed
-    during the phase takes its CPU time with it, so gunicorn's figure is then an underestimate."""
+    """Best effort (Linux): CPU seconds while the deliveries ran, by party. A process that ends
+    during the phase takes its CPU time with it: a killed gunicorn worker, and a PostgreSQL
+    backend whose connection reached DATABASE_CONN_MAX_AGE (60 s), so both are lower bounds."""
     per = 1000 / stats.requests if stats.requests else 0.0
-    figures_print("CPU while delivering (seconds; ms per request)", {
+    figures_print("CPU while delivering (seconds; ms per request; lower bounds)", {
         "gunicorn master and workers": f"{cpu.server:.1f}; {cpu.server * per:.2f}",
         "postgres backends of this database": f"{cpu.database:.1f}; {cpu.database * per:.2f}",
         "this process (senders, adjustments)": f"{cpu.client:.1f}; {cpu.client * per:.2f}",
