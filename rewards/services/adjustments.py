@@ -407,8 +407,12 @@ def _submission_record(adjustment_id: int, *, response, error: PomeloError | Non
                     update_fields=["completed_at", "pomelo_reference", "failure_reason",
                                    *_EXCHANGE_FIELDS])
     else:
-        prefix = ("Pomelo was unavailable after retries; an approver can retry with the same "
-                  "idempotency key. " if error.transient else "Pomelo refused it: ")
+        # After a timeout or a cut connection Pomelo may have applied it: the only safe
+        # next step is a retry under the same key, never a new request.
+        prefix = ("Pomelo was unavailable after retries, so the outcome is unknown (it may "
+                  "have been applied). Retry it: the same idempotency key prevents a second "
+                  "effect. Do not file a new request. " if error.transient
+                  else "Pomelo refused it: ")
         adjustment.failure_reason = f"{prefix}{error}"
         _transition(adjustment, State.FAILED, actor=None, ip_address=None,
                     action=Action.ADJUSTMENT_FAILED, comment=adjustment.failure_reason,
