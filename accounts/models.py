@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Upper
 
 
 class Member(models.Model):
@@ -21,7 +22,11 @@ class Member(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["name"])]
+        indexes = [
+            models.Index(fields=["name"]),
+            # The admin's searches match Pomelo ids case-insensitively (UPPER(...) = UPPER(...)).
+            models.Index(Upper("pomelo_user_id"), name="member_user_id_upper"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name or '(no name)'} · {self.pomelo_user_id}"
@@ -49,6 +54,7 @@ class Card(models.Model):
 
     class Meta:
         ordering = ["pomelo_card_id"]
+        indexes = [models.Index(Upper("pomelo_card_id"), name="card_card_id_upper")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(last_four="") | models.Q(last_four__regex=r"^[0-9]{4}$"),

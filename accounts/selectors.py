@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from accounts.models import BalanceSnapshot, Member
+from accounts.models import BalanceSnapshot, Card, Member
 
 ZERO = Decimal("0.00")
 
@@ -26,6 +26,24 @@ def member_search(*, query: str) -> QuerySet[Member]:
     if query.isdigit() and len(query) == 4:
         condition |= Q(cards__last_four=query)
     return members.filter(condition).distinct()
+
+
+IDENTIFIER_MATCHES_LIMIT = 1000
+
+
+def member_ids_by_identifier(*, term: str) -> list[int]:
+    """Members whose Pomelo user id, or one of whose cards' Pomelo card id (both regardless of
+    case) or last four, is `term`. One query on indexes (the ids' UPPER indexes and last
+    four's), whatever the size of the tables."""
+    term = term.strip()
+    if not term or len(term) > 64:
+        return []
+    cards = Q(pomelo_card_id__iexact=term)
+    if len(term) == 4 and term.isdigit():
+        cards |= Q(last_four=term)
+    by_card = Card.objects.filter(cards).order_by().values_list("member_id", flat=True)
+    by_user = Member.objects.filter(pomelo_user_id__iexact=term).order_by().values_list("pk", flat=True)
+    return sorted(by_user.union(by_card)[:IDENTIFIER_MATCHES_LIMIT])
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,19 @@
 """Reads of the reward ledger, adjustments and the member's history."""
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 
+from django.contrib.auth import get_user_model
+from django.db import connections, transaction
 from django.db.models import (
     Count,
     DecimalField,
     Exists,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -20,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import BalanceSnapshot, Member, RewardAccount
+from accounts.models import BalanceSnapshot, Card, Member, RewardAccount
 from accounts.selectors import snapshot_lines
 from rewards.models import Adjustment, Approval, AuditEntry, LedgerEntry, RewardEvent
 
@@ -70,6 +73,38 @@ def ledger_mismatches() -> list[LedgerMismatch]:
     return mismatches
 
 
+# --- Searches by Pomelo id ------------------------------------------------------------------
+
+POMELO_ID_MATCHES_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class PomeloIdMatches:
+    """What a Pomelo id typed into a search names: the reward accounts of the member with that
+    user id, the cards with that card id, the reward events of that transaction."""
+
+    account_ids: list[int]
+    card_ids: list[int]
+    reward_event_ids: list[int]
+
+
+def pomelo_id_matches(*, term: str) -> PomeloIdMatches:
+    """Three small queries on the ids' UPPER indexes (the searches are case-insensitive), so a
+    list can then be filtered on its own indexes instead of scanning a join of big tables."""
+    term = term.strip()
+    if not term or len(term) > 64:
+        return PomeloIdMatches([], [], [])
+
+    def ids(queryset, field="pk") -> list[int]:
+        return list(queryset.order_by().values_list(field, flat=True)[:POMELO_ID_MATCHES_LIMIT])
+
+    return PomeloIdMatches(
+        account_ids=ids(RewardAccount.objects.filter(member__pomelo_user_id__iexact=term)),
+        card_ids=ids(Card.objects.filter(pomelo_card_id__iexact=term)),
+        reward_event_ids=ids(RewardEvent.objects.filter(transaction_id__iexact=term)),
+    )
+
+
 # --- Adjustments -------------------------------------------------------------------------
 
 
@@ -99,12 +134,34 @@ class AdjustmentTotal:
         return Adjustment.Direction(self.direction).label
 
 
+def _one_row_per_adjustment(queryset: QuerySet[Adjustment]) -> bool:
+    """Whether `queryset`'s rows are its adjustments, each once: no DISTINCT, no UNION, and
+    every join it carries (its filters' and searches') follows a foreign key or a one-to-one
+    forward, so it matches at most one row. A reverse or many-to-many join may repeat one."""
+    query = queryset.query
+    if query.distinct or query.combinator:
+        return False
+    for join in query.alias_map.values():
+        field = getattr(join, "join_field", None)  # None for the adjustments' own table
+        if field is not None and not (field.many_to_one or field.one_to_one):
+            return False
+    return True
+
+
 def adjustment_totals(*, queryset: QuerySet[Adjustment]) -> list[AdjustmentTotal]:
     """Count and sum of `queryset` per account type and direction, with the part that
-    succeeded at Pomelo. One query, whatever joins or annotations `queryset` carries."""
+    succeeded at Pomelo. One query, whatever joins or annotations `queryset` carries.
+
+    When each adjustment is one row of `queryset`, they are summed directly; otherwise through
+    `pk IN (…)`, which PostgreSQL answers with a semi-join of the table with itself (over
+    50,000 adjustments that doubles the list's database time)."""
     succeeded = Q(state=Adjustment.State.SUCCEEDED)
+    if _one_row_per_adjustment(queryset):
+        adjustments = queryset.order_by()
+    else:
+        adjustments = Adjustment.objects.filter(pk__in=queryset.order_by().values("pk"))
     rows = (
-        Adjustment.objects.filter(pk__in=queryset.order_by().values("pk"))
+        adjustments
         .values("account_type", "direction")
         .annotate(
             n=Count("pk"),
@@ -222,40 +279,57 @@ def _iso(value) -> str:
     return value.isoformat() if value else ""
 
 
+def _read_snapshot(using: str):
+    """On PostgreSQL, one read transaction for the whole export: every chunk sees the same
+    snapshot, and the server-side cursor streams rows as they are fetched (outside a
+    transaction Django declares it WITH HOLD, which makes PostgreSQL compute the whole result
+    before the first row). SQLite (development, tests) would take its write lock for as long."""
+    if connections[using].vendor == "postgresql":
+        return transaction.atomic(using=using)
+    return nullcontext()
+
+
 def adjustment_csv_rows(
-    *, queryset: QuerySet[Adjustment], chunk_size: int = 500
+    *, queryset: QuerySet[Adjustment], chunk_size: int = 1000
 ) -> Iterator[list[str]]:
-    """The header, then one row per adjustment of `queryset`, fetched `chunk_size` at a time
-    (with their approvals) so an export of any size holds one chunk in memory."""
+    """The header, then one row per adjustment of `queryset`, in its order.
+
+    Rows are read as plain values (no model instances) from one streaming query, `chunk_size`
+    at a time, with one query for the approvals of each chunk: an export of any size holds one
+    chunk in memory and costs 1 + rows / chunk_size queries.
+    """
     yield list(ADJUSTMENT_CSV_HEADER)
-    approvals = Prefetch(
-        "approvals", queryset=Approval.objects.select_related("approver").order_by("created_at", "id")
+    username = get_user_model().USERNAME_FIELD
+    if queryset.query.distinct:
+        # DISTINCT would need the ordering columns among the selected values.
+        ordering = queryset.query.order_by or Adjustment._meta.ordering
+        queryset = Adjustment.objects.filter(pk__in=queryset.order_by().values("pk")).order_by(*ordering)
+    rows = queryset.values_list(
+        "pk", "created_at", "member__pomelo_user_id", "card__pomelo_card_id", "account_type",
+        "direction", "amount", "reason_code", "reason_text", "state",
+        f"maker__{username}", "approved_at", "completed_at",
+        "pomelo_status_code", "pomelo_reference", "idempotency_key", "failure_reason",
     )
-    rows = queryset.select_related("member", "card", "maker").prefetch_related(approvals)
-    for adjustment in rows.iterator(chunk_size=chunk_size):
-        yield [
-            str(adjustment.pk),
-            _iso(adjustment.created_at),
-            adjustment.member.pomelo_user_id,
-            adjustment.card.pomelo_card_id,
-            adjustment.account_type,
-            adjustment.direction,
-            str(adjustment.amount),
-            adjustment.reason_code,
-            adjustment.reason_text,
-            adjustment.state,
-            adjustment.maker.get_username(),
-            " | ".join(
-                f"{a.approver.get_username()} at {_iso(a.created_at)}: {a.comment}"
-                for a in adjustment.approvals.all()
-            ),
-            _iso(adjustment.approved_at),
-            _iso(adjustment.completed_at),
-            "" if adjustment.pomelo_status_code is None else str(adjustment.pomelo_status_code),
-            adjustment.pomelo_reference,
-            adjustment.idempotency_key,
-            adjustment.failure_reason,
-        ]
+    with _read_snapshot(queryset.db):
+        stream = rows.iterator(chunk_size=chunk_size)
+        while chunk := list(islice(stream, chunk_size)):
+            approvals: dict[int, list[str]] = {}
+            given = (
+                Approval.objects.filter(adjustment_id__in=[row[0] for row in chunk])
+                .order_by("created_at", "id")
+                .values_list("adjustment_id", f"approver__{username}", "created_at", "comment")
+            )
+            for adjustment_id, approver, at, comment in given:
+                approvals.setdefault(adjustment_id, []).append(f"{approver} at {_iso(at)}: {comment}")
+            for (pk, created_at, user_id, card_id, account_type, direction, amount, reason_code,
+                 reason_text, state, maker, approved_at, completed_at, status_code, reference,
+                 key, failure) in chunk:
+                yield [
+                    str(pk), _iso(created_at), user_id, card_id, account_type, direction, str(amount),
+                    reason_code, reason_text, state, maker, " | ".join(approvals.get(pk, ())),
+                    _iso(approved_at), _iso(completed_at),
+                    "" if status_code is None else str(status_code), reference, key, failure,
+                ]
 
 
 # --- The member's timeline -----------------------------------------------------------------

@@ -37,14 +37,24 @@ class AccountTypeFilter(admin.SimpleListFilter):
 
     title = "account type"
     parameter_name = "account_type"
+    field_path = "account_type"
 
     def lookups(self, request, model_admin):
         return [(t, t.capitalize()) for t in settings.POMELO_ACCOUNT_TYPES]
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(account_type=self.value())
+            return queryset.filter(**{self.field_path: self.value()})
         return queryset
+
+
+def account_type_filter(field_path: str) -> type[AccountTypeFilter]:
+    """An AccountTypeFilter on `field_path` (e.g. "account__account_type").
+
+    Django's filter for a plain field lists its values with SELECT DISTINCT over the whole
+    table (or a join) on every page: over a million reward events or ledger entries that is
+    most of the page's time."""
+    return type(f"AccountTypeFilter_{field_path}", (AccountTypeFilter,), {"field_path": field_path})
 
 
 class ApproverFilter(admin.SimpleListFilter):
@@ -140,3 +150,10 @@ class DateRangeFilter(admin.ListFilter):
 class CreatedBetweenFilter(DateRangeFilter):
     title = "created between"
     field_name = "created_at"
+
+
+def date_range_filter(field_name: str, title: str) -> type[DateRangeFilter]:
+    """A DateRangeFilter on `field_name`: what the big lists offer instead of date_hierarchy,
+    whose year and month links cost a DISTINCT scan of the whole (filtered) table per page."""
+    attributes = {"field_name": field_name, "title": title}
+    return type(f"DateRangeFilter_{field_name}", (DateRangeFilter,), attributes)

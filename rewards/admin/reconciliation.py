@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline
+from rewards.admin.filters import account_type_filter, date_range_filter
+from rewards.admin.pagination import EstimatedCountPaginator
 from rewards.models import ReconciliationResult, ReconciliationRun
 
 
@@ -82,11 +84,15 @@ class ReconciliationResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "checked_at", "member", "account_type", "ledger_available", "pomelo_available",
         "difference", "drifting", "error", "run",
     ]
-    list_filter = [DriftingFilter, "account__account_type"]
+    # A run writes one result per account: no DISTINCT of account types, no date_hierarchy.
+    list_filter = [
+        DriftingFilter, account_type_filter("account__account_type"),
+        date_range_filter("checked_at", "checked between"),
+    ]
     search_fields = ["=account__member__pomelo_user_id", "account__member__name"]
-    date_hierarchy = "checked_at"
     list_select_related = ["account__member", "run"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     show_facets = admin.ShowFacets.NEVER
 
     @admin.display(description="member", ordering="account__member__pomelo_user_id")

@@ -114,6 +114,11 @@ class Adjustment(models.Model):
         indexes = [
             models.Index(fields=["state", "created_at"]),
             models.Index(fields=["member", "-created_at"]),
+            # The list's totals (count and sum per account type and direction, and of those
+            # succeeded) read this index alone, in order, instead of the table.
+            models.Index(
+                fields=["account_type", "direction", "state", "amount", "id"], name="adjustment_totals"
+            ),
         ]
 
     def __init__(self, *args, **kwargs):
@@ -167,6 +172,8 @@ class Approval(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The approvals list is read in this order, a page at a time.
+        indexes = [models.Index(fields=["created_at", "id"])]
         constraints = [
             models.UniqueConstraint(
                 fields=["adjustment", "approver"], name="approval_one_per_approver"

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts.models import Card, RewardAccount
@@ -50,7 +51,11 @@ class RewardEvent(models.Model):
                 fields=["transaction_id", "account_type"], name="reward_event_one_per_reward"
             ),
         ]
-        indexes = [models.Index(fields=["account", "-created_at"])]
+        indexes = [
+            models.Index(fields=["account", "-created_at"]),
+            # The admin's searches match transaction ids case-insensitively.
+            models.Index(Upper("transaction_id"), name="reward_event_tx_upper"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.transaction_id} · {self.account_type} · {self.state}"

@@ -44,7 +44,15 @@ class ReconciliationResult(models.Model):
 
     class Meta:
         ordering = ["-checked_at", "-id"]
-        indexes = [models.Index(fields=["run", "drifting"])]
+        indexes = [
+            models.Index(fields=["run", "drifting"]),
+            # The results list shows the drifting ones, newest first, by default: a page of
+            # them is read off this index however many results the runs have written.
+            models.Index(
+                fields=["-checked_at", "-id"], condition=models.Q(drifting=True),
+                name="recon_result_drifting_recent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account}: ledger {self.ledger_available} vs Pomelo {self.pomelo_available}"
