@@ -7,6 +7,7 @@ The views parse input, call one service and show its answer; the services hold t
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -309,26 +310,12 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         adjustment = self._adjustment(request, object_id)
         if adjustment.maker_id != request.user.pk:
             raise PermissionDenied
-        form = AdjustmentCommentForm(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                adjustment = adjustment_cancel(
-                    adjustment_id=adjustment.pk, maker=request.user,
-                    comment=form.cleaned_data["comment"], ip_address=client_ip(request),
-                )
-            except AdjustmentError as exc:
-                form.add_error(None, str(exc))
-                adjustment.refresh_from_db()
-            else:
-                self.message_user(
-                    request, f"Adjustment #{adjustment.pk} cancelled. Nothing was sent to Pomelo.",
-                    messages.SUCCESS,
-                )
-                return self._detail_redirect(adjustment)
-        return self._render(
-            request, "admin/rewards/adjustment/cancel.html", adjustment,
-            f"Cancel adjustment #{adjustment.pk}",
-            form=form, user_actions=adjustment_actions(adjustment=adjustment, user=request.user),
+        return self._comment_action(
+            request, adjustment,
+            act=partial(adjustment_cancel, adjustment_id=adjustment.pk, maker=request.user),
+            template="admin/rewards/adjustment/cancel.html",
+            title=f"Cancel adjustment #{adjustment.pk}",
+            done=lambda a: f"Adjustment #{a.pk} cancelled. Nothing was sent to Pomelo.",
         )
 
     def retry_view(self, request, object_id):
@@ -336,25 +323,29 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not request.user.has_perm("rewards.retry_adjustment"):
             raise PermissionDenied
         adjustment = self._adjustment(request, object_id)
+        return self._comment_action(
+            request, adjustment,
+            act=partial(adjustment_retry, adjustment_id=adjustment.pk, approver=request.user),
+            template="admin/rewards/adjustment/retry.html",
+            title=f"Retry adjustment #{adjustment.pk}",
+            done=lambda a: (f"Adjustment #{a.pk} is being sent to Pomelo again "
+                            f"(idempotency key {a.idempotency_key})."),
+        )
+
+    def _comment_action(self, request, adjustment, *, act, template, title, done):
+        """A confirmation page with an optional comment: GET shows it, POST calls `act`."""
         form = AdjustmentCommentForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
-                adjustment = adjustment_retry(
-                    adjustment_id=adjustment.pk, approver=request.user,
-                    comment=form.cleaned_data["comment"], ip_address=client_ip(request),
-                )
+                adjustment = act(comment=form.cleaned_data["comment"], ip_address=client_ip(request))
             except AdjustmentError as exc:
                 form.add_error(None, str(exc))
                 adjustment.refresh_from_db()
             else:
-                self.message_user(
-                    request, f"Adjustment #{adjustment.pk} is being sent to Pomelo again "
-                    f"(idempotency key {adjustment.idempotency_key}).", messages.SUCCESS,
-                )
+                self.message_user(request, done(adjustment), messages.SUCCESS)
                 return self._detail_redirect(adjustment)
         return self._render(
-            request, "admin/rewards/adjustment/retry.html", adjustment,
-            f"Retry adjustment #{adjustment.pk}",
+            request, template, adjustment, title,
             form=form, user_actions=adjustment_actions(adjustment=adjustment, user=request.user),
         )
 
