@@ -3,29 +3,15 @@
 import base64
 import secrets
 import threading
-import time
 
-import requests
 from django.conf import settings
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from accounts.models import Member
-from accounts.services import member_profile_update
+from sandbox.demo import DEMO_USERS, demo_data_load, demo_users_reset
 from sandbox.pomelo_server import serve
-from sandbox.traffic import traffic_members, traffic_plan, traffic_play
-
-DEMO_USERS = [
-    ("admin", None),  # an operator: superuser
-    ("agent", "Support agent"),
-    ("approver", "Approver"),
-    ("approver2", "Approver"),
-    ("auditor", "Finance auditor"),
-    ("administrator", "Administrator"),
-]
-SEED = 1
 
 
 class Command(BaseCommand):
@@ -47,11 +33,17 @@ class Command(BaseCommand):
             state_file.unlink(missing_ok=True)  # a new database starts a new stand-in too
 
         api_key, secret = self._configure(o["pomelo_port"])
-        pomelo = serve("127.0.0.1", o["pomelo_port"], client_id=settings.POMELO_CLIENT_ID,
-                       client_secret=settings.POMELO_CLIENT_SECRET,
-                       account_types=settings.POMELO_ACCOUNT_TYPES, state_path=state_file)
+        try:
+            pomelo = serve("127.0.0.1", o["pomelo_port"], client_id=settings.POMELO_CLIENT_ID,
+                           client_secret=settings.POMELO_CLIENT_SECRET,
+                           account_types=settings.POMELO_ACCOUNT_TYPES, state_path=state_file)
+        except OSError as exc:
+            raise CommandError(
+                f"cannot start the stand-in Pomelo on port {o['pomelo_port']}: {exc}; "
+                "is another `make run` still running? (--pomelo-port picks another port)"
+            ) from exc
         pomelo.start()
-        password = self._demo_users()
+        password = demo_users_reset()
         backoffice_url = f"http://{o['host']}:{o['port']}"
         self.stdout.write(self.style.SUCCESS(
             f"\nStand-in Pomelo: {pomelo.url}\nBack office:     {backoffice_url}/admin/\n"
@@ -62,7 +54,9 @@ class Command(BaseCommand):
         if fresh:
             threading.Thread(
                 target=self._load_demo_data, daemon=True,
-                args=(backoffice_url, pomelo.url, api_key, secret, o["members"], o["transactions"]),
+                kwargs={"backoffice_url": backoffice_url, "pomelo_url": pomelo.url,
+                        "api_key": api_key, "secret_b64": secret,
+                        "members": o["members"], "transactions": o["transactions"]},
             ).start()
         call_command("runserver", f"{o['host']}:{o['port']}", use_reloader=False,
                      insecure_serving=True)
@@ -78,35 +72,9 @@ class Command(BaseCommand):
         api_key, secret = next(iter(settings.POMELO_WEBHOOK_KEYS.items()))
         return api_key, base64.b64encode(secret).decode()
 
-    def _demo_users(self) -> str:
-        password = secrets.token_urlsafe(9)
-        for username, role in DEMO_USERS:
-            user, _ = User.objects.get_or_create(username=username)
-            user.is_staff = True
-            user.is_superuser = role is None
-            user.set_password(password)
-            user.save()
-            if role:
-                user.groups.set([Group.objects.get(name=role)])
-        return password
-
-    def _load_demo_data(self, backoffice_url, pomelo_url, api_key, secret, members, transactions):
+    def _load_demo_data(self, **kwargs) -> None:
         try:
-            for _ in range(100):
-                try:
-                    requests.get(f"{backoffice_url}/admin/login/", timeout=1)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.2)
-            simulated = traffic_members(count=members, seed=SEED)
-            plan = traffic_plan(members=simulated, transactions=transactions, seed=SEED,
-                                duplicates=0.1, shuffle=True)
-            report = traffic_play(plan=plan, backoffice_url=backoffice_url, pomelo_url=pomelo_url,
-                                  api_key=api_key, secret_b64=secret, concurrency=2)
-            for person in simulated:
-                member = Member.objects.filter(pomelo_user_id=person.user_id).first()
-                if member is not None:
-                    member_profile_update(member=member, name=person.name, email=person.email)
+            report = demo_data_load(**kwargs)
             self.stdout.write(self.style.SUCCESS(
                 f"Demo data loaded: {report.sent} notifications through the webhooks "
                 f"({dict(report.outcomes)})."
