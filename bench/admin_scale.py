@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -52,6 +51,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)
 
 from bench import webhooks as bench  # noqa: E402
+from bench.common import database_name_ok, limits_enforce, sigterm_as_interrupt  # noqa: E402
 from bench.scale_fill import Scale, fill  # noqa: E402
 
 MAX_MEDIAN_MS = 500.0
@@ -371,22 +371,15 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         (2 <= args.small_factor <= args.members // 10, "--small-factor must be 2..members/10"),
     ]
     for name in (args.database, args.small_database):
-        limits.append((name.replace("_", "").isalnum() and name != "postgres", "databases: plain names"))
+        limits.append((database_name_ok(name), "databases: plain names, not CI's or postgres"))
     limits.append((args.database != args.small_database, "--database and --small-database must differ"))
-    limits.append((args.database != "loyalty_backoffice", "loyalty_backoffice is CI's database"))
-    for ok, message in limits:
-        if not ok:
-            parser.error(message)
+    limits_enforce(parser, limits)
     return args
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    sigterm_as_interrupt()
     os.chdir(ROOT)
     scale = Scale(
         members=args.members, events=args.events, adjustments=args.adjustments,

@@ -58,6 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)
 
+from bench.common import database_name_ok, limits_enforce, sigterm_as_interrupt  # noqa: E402
 from bench.soak_processes import Process, gunicorn_workers, workers_wait  # noqa: E402
 from bench.soak_traffic import (  # noqa: E402
     DeliveryStats,
@@ -132,12 +133,9 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         (0 < args.time_limit <= 3_600, "--time-limit must be in (0, 3600]"),
         (0 < args.settle_timeout <= 3_600, "--settle-timeout must be in (0, 3600]"),
         (0 <= args.retry_rounds <= 50, "--retry-rounds must be 0..50"),
-        (args.database.replace("_", "").isalnum() and args.database != "postgres",
-         "--database: a plain name"),
+        (database_name_ok(args.database), "--database: a plain name, not CI's or postgres"),
     ]
-    for ok, message in limits:
-        if not ok:
-            parser.error(message)
+    limits_enforce(parser, limits)
     return args
 
 
@@ -373,13 +371,9 @@ def ledger_command(env: dict[str, str]) -> tuple[list[str], str]:
 # --- main -----------------------------------------------------------------------------------------
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    sigterm_as_interrupt()
     os.chdir(ROOT)
     started = time.perf_counter()
     stop = threading.Event()

@@ -5,7 +5,6 @@ Imports no Django: only the signed sender, the traffic planner and requests.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import Counter
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from bench.common import percentile
 from sandbox.notification_sender import NotificationSender
 from sandbox.traffic import SimulatedMember, TrafficPlan, traffic_plan
 
@@ -154,10 +154,7 @@ class DeliveryStats:
         return self.first_pass_responses / self.first_pass_elapsed if self.first_pass_elapsed else 0.0
 
     def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+        return percentile(self.latencies, p)
 
     @property
     def server_errors(self) -> int:

@@ -53,6 +53,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)
 
+from bench.common import (  # noqa: E402
+    database_name_ok,
+    limits_enforce,
+    percentile,
+    sigterm_as_interrupt,
+)
+
 HOST = "127.0.0.1"
 PG_PORT = 5432
 PG_USER = "postgres"
@@ -446,10 +453,7 @@ class PhaseResult:
         return self.completed / self.elapsed if self.elapsed > 0 else 0.0
 
     def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+        return percentile(self.latencies, p)
 
     @property
     def server_errors(self) -> int:
@@ -718,24 +722,15 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         (0 < args.time_limit <= 3600, "--time-limit must be in (0, 3600]"),
         (0 <= args.warmup <= 10_000, "--warmup must be 0..10000"),
         (1 <= args.rounds <= min(100, args.notifications), "--rounds must be 1..100 and <= --notifications"),
-        (
-            args.database.replace("_", "").isalnum() and args.database != "postgres",
-            "--database: a plain name",
-        ),
+        (database_name_ok(args.database), "--database: a plain name, not CI's or postgres"),
     ]
-    for ok, message in limits:
-        if not ok:
-            parser.error(message)
+    limits_enforce(parser, limits)
     return args
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    sigterm_as_interrupt()
     os.chdir(ROOT)
     env = app_env(args)
 
