@@ -143,6 +143,9 @@ def _proxy_ssl_header(raw: str) -> tuple[str, str] | None:
 
 SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default=""))
 
+# Error pages (DEBUG) and error reports never show connection strings, keys, secrets or tokens.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "loyalty_backoffice.error_reports.SecretHidingExceptionReporterFilter"
+
 # --- Client addresses -------------------------------------------------------------------
 # How many reverse proxies we trust in front of the app. 0: the TCP peer (REMOTE_ADDR) is the
 # client. N: the N-th address from the right of X-Forwarded-For, which our own proxies append.

@@ -250,9 +250,13 @@ class PomeloClient:
                     retries_used += 1
                     self._pause(retries_used, retry_after=None)
                     continue
-                raise _with_context(exc, request_record, attempts) from exc
+                # A bare raise: `from exc` would make the error its own cause and hide the
+                # network failure underneath from tracebacks.
+                _with_context(exc, request_record, attempts)
+                raise
             except PomeloError as exc:
-                raise _with_context(exc, request_record, attempts) from exc
+                _with_context(exc, request_record, attempts)
+                raise
 
             attempts += 1
             started = time.monotonic()

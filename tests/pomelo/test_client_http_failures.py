@@ -239,6 +239,17 @@ def test_token_answer_without_access_token_is_refused(rsps):
     assert "somewhere-else" not in raised.value.raw_body
 
 
+def test_an_unreachable_token_endpoint_keeps_the_network_error_as_the_cause(rsps):
+    # Tracebacks and error pages show what actually failed underneath.
+    rsps.post(TOKEN_URL, body=requests.ConnectionError("connection refused"))
+
+    with override_settings(POMELO_MAX_RETRIES=0):
+        with pytest.raises(PomeloUnavailable) as raised:
+            PomeloClient.from_settings().balance(user_id="usr-1")
+
+    assert isinstance(raised.value.__cause__, requests.ConnectionError)
+
+
 # --- retries --------------------------------------------------------------------------------
 
 
