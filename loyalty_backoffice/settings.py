@@ -194,10 +194,11 @@ POMELO_ACCOUNT_TYPES = [
 POMELO_BASE_URL = env.str("POMELO_BASE_URL", default="http://127.0.0.1:8765").rstrip("/")
 POMELO_TOKEN_URL = env.str("POMELO_TOKEN_URL", default="") or f"{POMELO_BASE_URL}/oauth/token"
 # Pomelo hands back the same token until it expires, so after a 401 the token is revoked here
-# before a new one is fetched. Defaults next to the token URL.
-POMELO_TOKEN_REVOKE_URL = (
-    env.str("POMELO_TOKEN_REVOKE_URL", default="") or f"{POMELO_TOKEN_URL.rstrip('/')}/revoke"
-)
+# before a new one is fetched. Empty: next to the token URL (POMELO_TOKEN_URL + /revoke).
+POMELO_TOKEN_REVOKE_URL = env.str("POMELO_TOKEN_REVOKE_URL", default="")
+# Pomelo documents the revoke endpoint but not its body: "json" (like the token request) or
+# "form" (OAuth's revocation standard). Either way it carries the token and the client credentials.
+POMELO_TOKEN_REVOKE_FORMAT = env.str("POMELO_TOKEN_REVOKE_FORMAT", default="json")
 POMELO_CLIENT_ID = env.str("POMELO_CLIENT_ID", default="")
 POMELO_CLIENT_SECRET = env.str("POMELO_CLIENT_SECRET", default="")
 POMELO_AUDIENCE = env.str("POMELO_AUDIENCE", default="")
@@ -247,7 +248,8 @@ production_settings_refuse(
     pomelo_urls={
         "POMELO_BASE_URL": POMELO_BASE_URL,
         "POMELO_TOKEN_URL": POMELO_TOKEN_URL,
-        "POMELO_TOKEN_REVOKE_URL": POMELO_TOKEN_REVOKE_URL,
+        # When empty it follows POMELO_TOKEN_URL, checked above.
+        **({"POMELO_TOKEN_REVOKE_URL": POMELO_TOKEN_REVOKE_URL} if POMELO_TOKEN_REVOKE_URL else {}),
     },
     pomelo_client_id=POMELO_CLIENT_ID,
     pomelo_client_secret=POMELO_CLIENT_SECRET,

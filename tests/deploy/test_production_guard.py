@@ -33,7 +33,6 @@ def test_production_environment_starts_with_https_safe_defaults(monkeypatch):
     assert loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
     assert loaded["SECURE_HSTS_PRELOAD"] is True
     assert loaded["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
-    assert loaded["POMELO_TOKEN_REVOKE_URL"] == "https://api.pomelo.la/oauth/token/revoke"
 
 
 def test_local_development_gets_plain_http_and_the_development_defaults(monkeypatch):
