@@ -15,16 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo talks to the stand-in Pomelo over plain HTTP on a laptop: DEBUG and the sandbox on.
 run: install
-	DEBUG=$${DEBUG:-true} $(PY) manage.py run_demo
+	DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=true $(PY) manage.py run_demo
 
 test: install
 	$(VENV)/bin/ruff check .
-	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 
 check-ledger: install
-	$(PY) manage.py check_ledger
+	DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} $(PY) manage.py check_ledger

@@ -173,8 +173,11 @@ def app_env(args: argparse.Namespace, *, pomelo_url: str, client_secret: str) ->
         "POMELO_AUDIENCE": "",
         "CACHE_URL": "locmemcache://",
         "CLIENT_IP_TRUSTED_PROXY_COUNT": "0",
-        "SECRET_KEY": "soak-" + secrets.token_urlsafe(32),
+        "SECRET_KEY": "soak-" + secrets.token_urlsafe(48),
         "DEBUG": "False",
+        # The stand-in Pomelo and plain HTTP on loopback, as in the tests.
+        "SANDBOX_ENABLED": "true",
+        "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": HOST,
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",

@@ -22,6 +22,7 @@ missed, 2 when the benchmark could not run. The database is left in place for in
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import math
 import os
@@ -63,9 +64,9 @@ from bench.common import (  # noqa: E402
 HOST = "127.0.0.1"
 PG_PORT = 5432
 PG_USER = "postgres"
-# Pomelo's published test pair: a real key would never be written here.
-API_KEY = "Lp0g+cwb19eEfTn1YIOydEnqPcZOg8YxHctnMe+1cQA="
-API_SECRET = "uC8fVXzXMyaw1PseV452i6ozQwIIa4olcSpjuvn5E4E="
+# A key pair made for this run: with DEBUG off the app refuses Pomelo's published test pair.
+API_KEY = "bench-" + secrets.token_urlsafe(16)
+API_SECRET = base64.b64encode(secrets.token_bytes(32)).decode()
 ACCOUNT_TYPES = ("points", "cashback", "miles")
 BASELINE_PATH = "/bench/baseline"
 WARMUP_KEY_PREFIX = "warmup-"
@@ -241,8 +242,11 @@ def app_env(args: argparse.Namespace) -> dict[str, str]:
             "POMELO_WEBHOOK_ALLOWED_IPS": "",
             "POMELO_ACCOUNT_TYPES": ",".join(ACCOUNT_TYPES),
             "CLIENT_IP_TRUSTED_PROXY_COUNT": "0",
-            "SECRET_KEY": "bench-" + secrets.token_urlsafe(32),
+            "SECRET_KEY": "bench-" + secrets.token_urlsafe(48),
             "DEBUG": "False",
+            # The stand-in Pomelo and plain HTTP on loopback, as in the tests.
+            "SANDBOX_ENABLED": "true",
+            "SECURE_SSL_REDIRECT": "false",
             "ALLOWED_HOSTS": HOST,
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",

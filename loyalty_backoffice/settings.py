@@ -17,7 +17,10 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# The default key only suits a laptop: `manage.py check --deploy` flags it (security.W009).
+# On when we talk to the stand-in Pomelo (make run, the tests, the demo): it lifts the rule that
+# Pomelo's URLs be HTTPS with real client credentials. Never on in a deployment.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
+# The default key only suits DEBUG: with DEBUG off the production guard (end of file) refuses it.
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-only")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -108,6 +111,41 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# --- HTTPS, cookies and HSTS ---------------------------------------------------------------
+# Safe by default whenever DEBUG is off; each can be turned off from the environment (the test
+# suite and benchmarks speak plain HTTP to local servers). Behind a proxy that terminates TLS,
+# set SECURE_PROXY_SSL_HEADER, or SECURE_SSL_REDIRECT loops forever.
+_HTTPS_BY_DEFAULT = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_HTTPS_BY_DEFAULT)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_HTTPS_BY_DEFAULT)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_HTTPS_BY_DEFAULT)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _HTTPS_BY_DEFAULT else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_HTTPS_BY_DEFAULT)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_HTTPS_BY_DEFAULT)
+
+
+def _proxy_ssl_header(raw: str) -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER as `HTTP_X_FORWARDED_PROTO,https`; empty means no proxy header.
+
+    Only set it when our own proxy always overwrites that header: otherwise a caller can claim
+    HTTPS by sending it.
+    """
+    if not raw.strip():
+        return None
+    header, _, value = (part.strip() for part in raw.partition(","))
+    if not header.startswith("HTTP_") or not value or "," in value:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO,https "
+            f"(the request.META name, a comma, the value meaning HTTPS); got {raw!r}"
+        )
+    return header, value
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default=""))
+
+# Error pages (DEBUG) and error reports never show connection strings, keys, secrets or tokens.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "loyalty_backoffice.error_reports.SecretHidingExceptionReporterFilter"
+
 # --- Client addresses -------------------------------------------------------------------
 # How many reverse proxies we trust in front of the app. 0: the TCP peer (REMOTE_ADDR) is the
 # client. N: the N-th address from the right of X-Forwarded-For, which our own proxies append.
@@ -155,6 +193,12 @@ POMELO_ACCOUNT_TYPES = [
 # --- Pomelo Loyalty API client --------------------------------------------------------------
 POMELO_BASE_URL = env.str("POMELO_BASE_URL", default="http://127.0.0.1:8765").rstrip("/")
 POMELO_TOKEN_URL = env.str("POMELO_TOKEN_URL", default="") or f"{POMELO_BASE_URL}/oauth/token"
+# Pomelo hands back the same token until it expires, so after a 401 the token is revoked here
+# before a new one is fetched. Empty: next to the token URL (POMELO_TOKEN_URL + /revoke).
+POMELO_TOKEN_REVOKE_URL = env.str("POMELO_TOKEN_REVOKE_URL", default="")
+# Pomelo documents the revoke endpoint but not its body: "json" (like the token request) or
+# "form" (OAuth's revocation standard). Either way it carries the token and the client credentials.
+POMELO_TOKEN_REVOKE_FORMAT = env.str("POMELO_TOKEN_REVOKE_FORMAT", default="json")
 POMELO_CLIENT_ID = env.str("POMELO_CLIENT_ID", default="")
 POMELO_CLIENT_SECRET = env.str("POMELO_CLIENT_SECRET", default="")
 POMELO_AUDIENCE = env.str("POMELO_AUDIENCE", default="")
@@ -190,3 +234,23 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Production guard -----------------------------------------------------------------------
+# Last, so it sees every value above. With DEBUG off, unsafe values stop every process
+# (web, workers, commands) at startup with a message naming the setting.
+from loyalty_backoffice.production_guard import production_settings_refuse  # noqa: E402
+
+production_settings_refuse(
+    debug=DEBUG,
+    sandbox_enabled=SANDBOX_ENABLED,
+    secret_key=SECRET_KEY,
+    webhook_keys=POMELO_WEBHOOK_KEYS,
+    pomelo_urls={
+        "POMELO_BASE_URL": POMELO_BASE_URL,
+        "POMELO_TOKEN_URL": POMELO_TOKEN_URL,
+        # When empty it follows POMELO_TOKEN_URL, checked above.
+        **({"POMELO_TOKEN_REVOKE_URL": POMELO_TOKEN_REVOKE_URL} if POMELO_TOKEN_REVOKE_URL else {}),
+    },
+    pomelo_client_id=POMELO_CLIENT_ID,
+    pomelo_client_secret=POMELO_CLIENT_SECRET,
+)

@@ -1,10 +1,12 @@
 """A stand-in for Pomelo's Loyalty API, for demos, development and tests.
 
-It speaks the same HTTP as the real thing as far as we know it (shared/pomelo-api.md): OAuth
-client-credentials tokens, the balance query, mint and burn with idempotency keys. Where
-Pomelo's behaviour is unknown, it follows the most careful reading (e.g. same key + same body
-replays the first answer; same key + another body is refused), so the back office is tested
-against the strictest plausible Pomelo.
+It speaks the same HTTP as the real thing as far as we know it (the README's "Talking to Pomelo"
+lists what Pomelo documents and what we assume): OAuth client-credentials tokens (one per client,
+handed back on every request until it expires or is revoked, as Pomelo documents), token
+revocation, the balance query, mint and burn with idempotency keys. Where Pomelo's behaviour is
+unknown, it follows the most careful reading (e.g. same key + same body replays the first answer;
+same key + another body is refused), so the back office is tested against the strictest
+plausible Pomelo.
 
 It is plain WSGI with its own in-memory store: no Django models, no database, so it can run in
 a thread inside a test run (including tests that hold database transactions open) or as a
@@ -21,8 +23,10 @@ Control endpoints (no bearer token; fault injection never applies to them):
                                "delay_ms", "delay_next", "fail_percent", "seed"}
     DELETE /_sandbox/faults   clear all faults
     GET    /_sandbox/effects  [?idempotency_key=K] per key: effects applied, requests, replays
-    GET    /_sandbox/state    members, cards, balances, tokens issued
+    GET    /_sandbox/state    members, cards, balances, tokens issued, revoked and rejected
     DELETE /_sandbox/tokens   revoke every issued token (the next loyalty call gets 401)
+    POST   /_sandbox/tokens/reject  refuse the current token with 401 from now on, while
+                              /oauth/token keeps handing it back until it is revoked or expires
     POST   /_sandbox/reset    forget everything (members, balances, keys, faults, tokens)
 """
 
@@ -31,6 +35,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import random
 import secrets
 import sys
@@ -208,8 +213,11 @@ class PomeloSandboxApp:
         token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS,
         faults: dict[str, Any] | None = None,
         state_path: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client_id = client_id
+        # Token expiry reads this clock, so a test can move time instead of waiting.
+        self.clock = clock
         self.client_secret = client_secret
         self.account_types = tuple(account_types)
         self.token_lifetime_seconds = token_lifetime_seconds
@@ -230,8 +238,11 @@ class PomeloSandboxApp:
         self.card_owner: dict[str, str] = {}
         self.keys: dict[str, KeyRecord] = {}
         self.rewards: list[dict[str, str]] = []
-        self.tokens: dict[str, float] = {}
+        self.tokens: dict[str, float] = {}  # token -> expiry on self.clock
+        self.current_token: str | None = None  # what /oauth/token hands back until expiry
+        self.rejected_tokens: set[str] = set()
         self.tokens_issued = 0
+        self.tokens_revoked = 0
         self.faults = Faults()
 
     # --- WSGI entry point -----------------------------------------------------------------
@@ -277,6 +288,9 @@ class PomeloSandboxApp:
         if path == "/oauth/token":
             self._require_method(method, "POST")
             return self._token(environ)
+        if path == "/oauth/token/revoke":
+            self._require_method(method, "POST")
+            return self._revoke(environ)
         if path == "/loyalty/v1/accounts/balance":
             self._require_method(method, "GET")
             return self._balance(environ)
@@ -297,6 +311,46 @@ class PomeloSandboxApp:
     # --- OAuth ------------------------------------------------------------------------------
 
     def _token(self, environ: dict[str, Any]) -> tuple[int, bytes]:
+        payload = self._oauth_payload(environ)
+        if payload.get("grant_type") != "client_credentials":
+            raise _BadRequest("grant_type must be client_credentials.", "UNSUPPORTED_GRANT_TYPE")
+        self._require_client(payload)
+        with self.lock:
+            now = self.clock()
+            token = self.current_token
+            if token is None or self.tokens.get(token, now) <= now:
+                # Like Pomelo: a new token only when there is none or it expired; until then
+                # every request gets the same one back, refused or not.
+                self._forget_locked(token)
+                token = "sbx_" + secrets.token_urlsafe(32)
+                self.tokens[token] = now + self.token_lifetime_seconds
+                self.current_token = token
+                self.tokens_issued += 1
+            remaining = math.ceil(self.tokens[token] - now)  # float noise may round up past it
+            expires_in = max(1, min(self.token_lifetime_seconds, remaining))
+        return 200, _json({"access_token": token, "token_type": "Bearer", "expires_in": expires_in})
+
+    def _revoke(self, environ: dict[str, Any]) -> tuple[int, bytes]:
+        """Drop a token. Pomelo documents the endpoint but not its body: we require the client
+        credentials, and take the token from the body's `token` or the bearer header; without
+        either, the client's current token goes."""
+        payload = self._oauth_payload(environ)
+        self._require_client(payload)
+        token = payload.get("token")
+        if not isinstance(token, str) or not token:
+            scheme, _, bearer = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+            token = bearer.strip() if scheme.lower() == "bearer" and bearer.strip() else None
+        with self.lock:
+            token = token or self.current_token
+            # An unknown or already revoked token is not an error (as in OAuth's revocation
+            # standard): the caller wanted it gone, and it is.
+            revoked = token is not None and token in self.tokens
+            if revoked:
+                self._forget_locked(token)
+                self.tokens_revoked += 1
+        return 200, _json({"data": {"revoked": revoked}})
+
+    def _oauth_payload(self, environ: dict[str, Any]) -> dict[str, Any]:
         raw = _read_body(environ)
         content_type = environ.get("CONTENT_TYPE", "")
         if content_type.startswith("application/x-www-form-urlencoded"):
@@ -305,34 +359,37 @@ class PomeloSandboxApp:
         else:
             payload = _parse_json(raw)
         if not isinstance(payload, dict):
-            raise _BadRequest("The token request must be a JSON object.")
-        if payload.get("grant_type") != "client_credentials":
-            raise _BadRequest("grant_type must be client_credentials.", "UNSUPPORTED_GRANT_TYPE")
+            raise _BadRequest("The request must be a JSON object or a form.")
+        return payload
+
+    def _require_client(self, payload: dict[str, Any]) -> None:
         client_id = str(payload.get("client_id") or "")
         client_secret = str(payload.get("client_secret") or "")
         id_ok = hmac.compare_digest(client_id.encode(), self.client_id.encode())
         secret_ok = hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
         if not (id_ok and secret_ok):
             raise SandboxHTTPError(401, "INVALID_CLIENT", "Unknown client_id or wrong client_secret.")
-        token = "sbx_" + secrets.token_urlsafe(32)
-        with self.lock:
-            self.tokens[token] = time.monotonic() + self.token_lifetime_seconds
-            self.tokens_issued += 1
-        return 200, _json(
-            {
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": self.token_lifetime_seconds,
-            }
-        )
+
+    def _forget_locked(self, token: str | None) -> None:
+        if token is None:
+            return
+        self.tokens.pop(token, None)
+        self.rejected_tokens.discard(token)
+        if self.current_token == token:
+            self.current_token = None
 
     def _require_bearer(self, environ: dict[str, Any]) -> None:
         header = environ.get("HTTP_AUTHORIZATION", "")
         scheme, _, token = header.partition(" ")
+        token = token.strip()
         with self.lock:
-            expires_at = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
-        if expires_at is None or expires_at <= time.monotonic():
+            expires_at = self.tokens.get(token) if scheme.lower() == "bearer" else None
+            rejected = token in self.rejected_tokens
+            now = self.clock()
+        if expires_at is None or expires_at <= now:
             raise SandboxHTTPError(401, "UNAUTHORIZED", "Missing, unknown or expired bearer token.")
+        if rejected:
+            raise SandboxHTTPError(401, "UNAUTHORIZED", "This token is no longer accepted.")
 
     # --- loyalty API ------------------------------------------------------------------------
 
@@ -463,7 +520,17 @@ class PomeloSandboxApp:
             with self.lock:
                 revoked = len(self.tokens)
                 self.tokens.clear()
+                self.rejected_tokens.clear()
+                self.current_token = None
             return 200, _json({"data": {"revoked": revoked}})
+        if route == ("POST", "/_sandbox/tokens/reject"):
+            # What makes "fetch again after a 401" fail against Pomelo: the token is refused,
+            # yet the token endpoint keeps handing it back until someone revokes it.
+            with self.lock:
+                now = self.clock()
+                live = [t for t, expires_at in self.tokens.items() if expires_at > now]
+                self.rejected_tokens.update(live)
+            return 200, _json({"data": {"rejected": len(live)}})
         if route == ("POST", "/_sandbox/reset"):
             with self.lock:
                 self._reset_locked()
@@ -589,6 +656,8 @@ class PomeloSandboxApp:
                 "account_types": list(self.account_types),
                 "tokens_issued": self.tokens_issued,
                 "tokens_active": len(self.tokens),
+                "tokens_revoked": self.tokens_revoked,
+                "tokens_rejected": len(self.rejected_tokens),
                 "rewards": list(self.rewards),
                 "faults": self.faults.as_dict(),
             }
@@ -678,6 +747,7 @@ def serve(
     token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS,
     faults: dict[str, Any] | None = None,
     state_path: Path | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> SandboxPomeloServer:
     """Bind the stand-in to host:port (0: any free port) without serving yet.
 
@@ -691,6 +761,7 @@ def serve(
         token_lifetime_seconds=token_lifetime_seconds,
         faults=faults,
         state_path=state_path,
+        clock=clock,
     )
     server = SandboxPomeloServer((host, port), _SandboxRequestHandler)
     server.set_app(app)

@@ -10,9 +10,9 @@ from django.db import connection
 
 from webhooks.signature import signature_compute
 
-pytest_plugins = ["tests.pomelo_fixtures"]
+pytest_plugins = ["tests.pomelo_fixtures", "tests.append_only_flush"]
 
-# Pomelo's published test pair (pomelo-api.md), not a real credential.
+# Pomelo's published test pair (its documentation's example), not a real credential.
 TEST_API_KEY = "Lp0g+cwb19eEfTn1YIOydEnqPcZOg8YxHctnMe+1cQA="
 TEST_API_SECRET = "uC8fVXzXMyaw1PseV452i6ozQwIIa4olcSpjuvn5E4E="
 

@@ -99,6 +99,10 @@ class SandboxPomelo:
     def revoke_tokens(self) -> dict[str, Any]:
         return self._control("DELETE", "/_sandbox/tokens")
 
+    def reject_tokens(self) -> dict[str, Any]:
+        """Refuse the current token from now on; /oauth/token keeps handing it back until revoked."""
+        return self._control("POST", "/_sandbox/tokens/reject")
+
     def reset(self) -> dict[str, Any]:
         return self._control("POST", "/_sandbox/reset")
 

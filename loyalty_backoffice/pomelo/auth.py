@@ -3,6 +3,10 @@
 Pomelo hands out the same token until it expires (24 h in their example), and every web and
 worker process needs one: keeping it in Django's cache (Redis in production) means one fetch
 serves all processes instead of one per process per restart.
+
+Because Pomelo hands back the same token until it expires, fetching again after a 401 would
+return the very token it just refused. A refused token is therefore revoked first
+(`POST {token URL}/revoke`, which drops it from Pomelo's side), then a new one is fetched.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 from .errors import PomeloAuthenticationError, PomeloError, PomeloUnavailable, parse_error_body
 
@@ -29,6 +35,9 @@ DEFAULT_EXPIRES_IN_SECONDS = 3600
 # Refresh this long before expiry, so a call made just before the deadline doesn't carry a
 # token that dies in flight (and clock skew between us and Pomelo doesn't bite).
 MAX_REFRESH_MARGIN_SECONDS = 60
+# How the revoke request carries its fields. Pomelo documents the endpoint, not its body:
+# "json" like the token request, or "form" as OAuth's revocation standard (RFC 7009) has it.
+REVOKE_FORMATS = ("json", "form")
 
 
 def cache_seconds_for(expires_in: float) -> int:
@@ -46,8 +55,9 @@ def cache_seconds_for(expires_in: float) -> int:
 class TokenProvider:
     """Fetches and caches Pomelo access tokens.
 
-    `get_token()` returns the cached token or fetches a new one; `invalidate(token)` drops it
-    after Pomelo answered 401, so the next `get_token()` fetches a fresh one.
+    `get_token()` returns the cached token or fetches a new one. After Pomelo answered 401,
+    `reject(token)` revokes the token at Pomelo and drops it from the cache, so the next
+    `get_token()` gets a new one rather than the one Pomelo refused.
     """
 
     def __init__(
@@ -61,8 +71,16 @@ class TokenProvider:
         read_timeout: float,
         session: requests.Session | None = None,
         cache_alias: str = "default",
+        revoke_url: str = "",
+        revoke_format: str = "json",
     ) -> None:
+        if revoke_format not in REVOKE_FORMATS:
+            raise ImproperlyConfigured(
+                f"POMELO_TOKEN_REVOKE_FORMAT must be one of {REVOKE_FORMATS}, not {revoke_format!r}."
+            )
         self.token_url = token_url
+        self.revoke_url = revoke_url or f"{token_url.rstrip('/')}/revoke"
+        self.revoke_format = revoke_format
         self.client_id = client_id
         self._client_secret = client_secret
         self.audience = audience
@@ -85,8 +103,11 @@ class TokenProvider:
             connect_timeout=settings.POMELO_CONNECT_TIMEOUT_SECONDS,
             read_timeout=settings.POMELO_READ_TIMEOUT_SECONDS,
             session=session,
+            revoke_url=getattr(settings, "POMELO_TOKEN_REVOKE_URL", ""),
+            revoke_format=getattr(settings, "POMELO_TOKEN_REVOKE_FORMAT", "json"),
         )
 
+    @sensitive_variables("cached", "token")
     def get_token(self) -> str:
         cached = self._cache_get()
         if cached:
@@ -96,6 +117,25 @@ class TokenProvider:
         if ttl > 0:
             self._cache_set(token, ttl)
         return token
+
+    @sensitive_variables("token", "cached")
+    def reject(self, token: str) -> None:
+        """Pomelo answered 401 to `token`: revoke it there and forget it here.
+
+        When the shared cache already holds another token, another process has been through
+        this and its fresh token must survive: revoking again could drop that one at Pomelo.
+        A failed revoke is logged, not raised; the caller's one retry then shows whether
+        Pomelo still refuses.
+        """
+        cached = self._cache_get()
+        if cached is not None and cached != token:
+            return
+        logger.warning(
+            "pomelo refused the token of client %s (401): revoking it before fetching another",
+            self.client_id,
+        )
+        self._revoke(token)
+        self.invalidate(token)
 
     def invalidate(self, token: str | None = None) -> None:
         """Forget the cached token.
@@ -125,6 +165,47 @@ class TokenProvider:
         except Exception:
             logger.warning("pomelo token cache unavailable; token not shared", exc_info=True)
 
+    @sensitive_variables("token", "body", "data")
+    def _revoke(self, token: str) -> bool:
+        """POST the token to the revoke endpoint; True when Pomelo answered 2xx. Never raises."""
+        body = {
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+            "audience": self.audience,
+            "token": token,
+            "token_type_hint": "access_token",
+        }
+        # Both the token (body and bearer header) and the client credentials: Pomelo does not
+        # say which it reads.
+        data = {"json": body} if self.revoke_format == "json" else {"data": body}
+        started = time.monotonic()
+        try:
+            response = self.session.post(
+                self.revoke_url,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                timeout=self.timeout,
+                allow_redirects=False,
+                **data,
+            )
+        except requests.RequestException as exc:
+            logger.warning(
+                "pomelo POST %s failed after %.0f ms: %s (token not revoked)",
+                self.revoke_url,
+                (time.monotonic() - started) * 1000,
+                type(exc).__name__,
+            )
+            return False
+        revoked = 200 <= response.status_code < 300
+        (logger.info if revoked else logger.warning)(
+            "pomelo POST %s -> %s in %.0f ms (token revocation for client %s)",
+            self.revoke_url,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+            self.client_id,
+        )
+        return revoked
+
+    @sensitive_variables("body", "raw_body", "token")
     def _fetch(self) -> tuple[str, float]:
         body = {
             "client_id": self.client_id,

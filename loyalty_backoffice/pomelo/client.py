@@ -250,9 +250,13 @@ class PomeloClient:
                     retries_used += 1
                     self._pause(retries_used, retry_after=None)
                     continue
-                raise _with_context(exc, request_record, attempts) from exc
+                # A bare raise: `from exc` would make the error its own cause and hide the
+                # network failure underneath from tracebacks.
+                _with_context(exc, request_record, attempts)
+                raise
             except PomeloError as exc:
-                raise _with_context(exc, request_record, attempts) from exc
+                _with_context(exc, request_record, attempts)
+                raise
 
             attempts += 1
             started = time.monotonic()
@@ -302,10 +306,11 @@ class PomeloClient:
             logger.debug("pomelo request body %s; response body %s", body, raw_body[:_LOG_BODY_CHARS])
 
             if status == 401 and not reauthenticated:
-                # Pomelo may have revoked or rotated the token before our cached expiry: get a
-                # new one and repeat once. A second 401 means the credentials themselves fail.
+                # Pomelo may have invalidated the token before our cached expiry. It hands back
+                # the same token until expiry, so revoke it, fetch a new one and repeat once.
+                # A second 401 means the credentials themselves fail.
                 reauthenticated = True
-                self.tokens.invalidate(token)
+                self.tokens.reject(token)
                 continue
             if 200 <= status < 300:
                 parsed = parse_payload(raw_body)

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from decimal import Decimal
+from urllib.parse import parse_qs
 
 import pytest
 import requests
@@ -29,6 +30,8 @@ from loyalty_backoffice.pomelo.auth import cache_seconds_for
 
 BASE = "https://pomelo.test"
 TOKEN_URL = "https://auth.pomelo.test/oauth/token"
+# Not configured in these tests: it defaults next to the token URL.
+REVOKE_URL = "https://auth.pomelo.test/oauth/token/revoke"
 BALANCE_URL = f"{BASE}/loyalty/v1/accounts/balance"
 MINT_URL = f"{BASE}/loyalty/v1/accounts/points/mint"
 SECRET = "client-secret-value"
@@ -72,6 +75,10 @@ def api_calls(rsps, url_prefix: str = BASE) -> list:
 
 def token_calls(rsps) -> list:
     return [c for c in rsps.calls if c.request.url == TOKEN_URL]
+
+
+def revoke_calls(rsps, url: str = REVOKE_URL) -> list:
+    return [c for c in rsps.calls if c.request.url == url]
 
 
 def mint(client: PomeloClient, **overrides):
@@ -162,14 +169,28 @@ def test_invalidate_only_drops_the_token_it_names(rsps):
     assert len(token_calls(rsps)) == 2
 
 
-def test_401_fetches_a_new_token_and_repeats_once(rsps):
+def test_401_revokes_the_token_then_fetches_a_new_one_and_repeats_once(rsps):
     add_tokens(rsps, "tok-1", "tok-2")
+    rsps.post(REVOKE_URL, status=200, body="")
     rsps.get(BALANCE_URL, status=401, json={"error": {"error_code": "UNAUTHORIZED"}})
     rsps.get(BALANCE_URL, json=BALANCE_BODY)
 
     response = PomeloClient.from_settings().balance(user_id="usr-1")
 
     assert response.attempts == 2
+    # Revoked before the new fetch: Pomelo would otherwise hand back tok-1 again.
+    assert [c.request.url.split("?")[0] for c in rsps.calls] == [
+        TOKEN_URL, BALANCE_URL, REVOKE_URL, TOKEN_URL, BALANCE_URL,
+    ]
+    (revoke,) = revoke_calls(rsps)
+    assert json.loads(revoke.request.body) == {
+        "client_id": "client-id-value",
+        "client_secret": SECRET,
+        "audience": "https://audience.test",
+        "token": "tok-1",
+        "token_type_hint": "access_token",
+    }
+    assert revoke.request.headers["Authorization"] == "Bearer tok-1"
     headers = [c.request.headers["Authorization"] for c in api_calls(rsps)]
     assert headers == ["Bearer tok-1", "Bearer tok-2"]
     # The fresh token is what the cache now holds.
@@ -178,8 +199,66 @@ def test_401_fetches_a_new_token_and_repeats_once(rsps):
     assert len(token_calls(rsps)) == 2
 
 
+def test_the_revoke_url_and_body_format_are_settings(rsps):
+    add_tokens(rsps, "tok-1", "tok-2")
+    revoke_url = "https://other-auth.pomelo.test/oauth/revoke"
+    rsps.post(revoke_url, status=200, json={})
+    rsps.get(BALANCE_URL, status=401, json={})
+    rsps.get(BALANCE_URL, json=BALANCE_BODY)
+
+    with override_settings(POMELO_TOKEN_REVOKE_URL=revoke_url, POMELO_TOKEN_REVOKE_FORMAT="form"):
+        PomeloClient.from_settings().balance(user_id="usr-1")
+
+    (revoke,) = revoke_calls(rsps, revoke_url)
+    assert revoke.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(revoke.request.body)["token"] == ["tok-1"]
+
+
+def test_an_unknown_revoke_format_is_a_configuration_error():
+    with override_settings(POMELO_TOKEN_REVOKE_FORMAT="xml"), pytest.raises(ImproperlyConfigured):
+        TokenProvider.from_settings()
+
+
+@pytest.mark.parametrize(
+    "revoke_answer",
+    [
+        {"status": 500, "body": "down"},
+        {"status": 404, "json": {}},
+        {"body": requests.ConnectionError("refused")},
+    ],
+    ids=["500", "404", "unreachable"],
+)
+def test_a_failed_revoke_is_logged_and_the_call_still_repeated_once(rsps, caplog, revoke_answer):
+    add_tokens(rsps, "tok-1", "tok-2")
+    rsps.post(REVOKE_URL, **revoke_answer)
+    rsps.get(BALANCE_URL, status=401, json={})
+    rsps.get(BALANCE_URL, json=BALANCE_BODY)
+
+    response = PomeloClient.from_settings().balance(user_id="usr-1")
+
+    assert response.attempts == 2
+    assert len(revoke_calls(rsps)) == 1
+    assert any(REVOKE_URL in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+
+def test_a_token_another_process_already_replaced_is_not_revoked(rsps):
+    # Process A got a 401 for tok-1 and cached tok-2; process B's 401 for tok-1 arrives later.
+    # Revoking again could drop tok-2 at Pomelo, so B just uses the cached tok-2.
+    add_tokens(rsps, "tok-2")
+    rsps.get(BALANCE_URL, json=BALANCE_BODY)
+    provider = TokenProvider.from_settings()
+    assert provider.get_token() == "tok-2"
+
+    provider.reject("tok-1")
+
+    assert provider.get_token() == "tok-2"
+    assert revoke_calls(rsps) == []
+    assert len(token_calls(rsps)) == 1
+
+
 def test_a_second_401_is_an_authentication_error(rsps):
     add_tokens(rsps, "tok-1", "tok-2", "tok-3")
+    rsps.post(REVOKE_URL, status=200, body="")
     rsps.get(
         BALANCE_URL,
         status=401,
@@ -193,6 +272,7 @@ def test_a_second_401_is_an_authentication_error(rsps):
     assert raised.value.attempts == 2
     assert len(api_calls(rsps)) == 2
     assert len(token_calls(rsps)) == 2
+    assert len(revoke_calls(rsps)) == 1  # once: no loop of revoke and fetch
 
 
 def test_refused_credentials_are_an_authentication_error(rsps):
@@ -237,6 +317,17 @@ def test_token_answer_without_access_token_is_refused(rsps):
 
     assert "access_token" in raised.value.message
     assert "somewhere-else" not in raised.value.raw_body
+
+
+def test_an_unreachable_token_endpoint_keeps_the_network_error_as_the_cause(rsps):
+    # Tracebacks and error pages show what actually failed underneath.
+    rsps.post(TOKEN_URL, body=requests.ConnectionError("connection refused"))
+
+    with override_settings(POMELO_MAX_RETRIES=0):
+        with pytest.raises(PomeloUnavailable) as raised:
+            PomeloClient.from_settings().balance(user_id="usr-1")
+
+    assert isinstance(raised.value.__cause__, requests.ConnectionError)
 
 
 # --- retries --------------------------------------------------------------------------------
@@ -562,6 +653,7 @@ def test_bad_arguments_are_refused_before_any_request(rsps, overrides):
 
 def test_logs_never_hold_the_token_or_the_secret(rsps, caplog):
     add_tokens(rsps, "tok-secret-1", "tok-secret-2")
+    rsps.post(REVOKE_URL, status=400, json={"error": "invalid_request"})
     rsps.post(MINT_URL, status=401, json={"error": {"error_code": "UNAUTHORIZED"}})
     rsps.post(MINT_URL, status=500, json={})
     rsps.post(MINT_URL, json={"data": {"ok": True}})
@@ -571,7 +663,7 @@ def test_logs_never_hold_the_token_or_the_secret(rsps, caplog):
 
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "adj-42" in logged  # the exchange is logged ...
-    assert MINT_URL in logged
+    assert MINT_URL in logged and REVOKE_URL in logged
     for secret in ("tok-secret-1", "tok-secret-2", SECRET):  # ... without credentials
         assert secret not in logged
         assert secret not in json.dumps(response.request)

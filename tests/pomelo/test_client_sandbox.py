@@ -296,6 +296,52 @@ def test_revoked_token_is_replaced_and_the_call_repeated(member):
     assert member.state()["tokens_issued"] == 2
 
 
+def test_a_token_pomelo_refuses_is_revoked_then_replaced(member):
+    # Pomelo hands back the same token until it expires: only revoking it gets a new one.
+    client = PomeloClient.from_settings()
+    client.balance(user_id="usr-1")
+    member.reject_tokens()
+
+    response = client.balance(user_id="usr-1")
+
+    assert response.attempts == 2
+    state = member.state()
+    assert (state["tokens_issued"], state["tokens_revoked"]) == (2, 1)
+    # The new token is the one every process now shares.
+    PomeloClient.from_settings().balance(card_id="crd-1")
+    assert member.state()["tokens_issued"] == 2
+
+
+def test_a_mint_refused_for_its_token_is_applied_once_with_the_new_token(member):
+    client = PomeloClient.from_settings()
+    client.balance(user_id="usr-1")
+    member.reject_tokens()
+
+    response = client.mint(
+        account_type="points", card_id="crd-1", amount=Decimal("10.00"), reason="Goodwill",
+        idempotency_key="adj-401",
+    )
+
+    assert response.attempts == 2
+    assert member.effects("adj-401")["count"] == 1
+    assert member.balances("usr-1")["points"] == Decimal("130.00")
+
+
+def test_credentials_pomelo_keeps_refusing_end_in_an_authentication_error(member):
+    client = PomeloClient.from_settings()
+    client.balance(user_id="usr-1")
+    member.reject_tokens()
+    # Revoking fails (a wrong revoke URL), so Pomelo hands back the refused token: one retry,
+    # no loop, and the caller learns the credentials are refused.
+    client.tokens.revoke_url = f"{member.url}/oauth/token/revoke-nowhere"
+
+    with pytest.raises(PomeloAuthenticationError) as raised:
+        client.balance(user_id="usr-1")
+
+    assert raised.value.status_code == 401 and raised.value.attempts == 2
+    assert member.state()["tokens_revoked"] == 0
+
+
 def test_wrong_client_secret_is_an_authentication_error(member):
     with override_settings(POMELO_CLIENT_SECRET="not-the-secret"):
         client = PomeloClient.from_settings()

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from sandbox.pomelo_server import serve
+from tests.pomelo_fixtures import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,12 +24,14 @@ def pomelo(sandbox_pomelo):
     return sandbox_pomelo
 
 
-def token_for(pomelo) -> str:
+def token_response(
+    url: str, client_id: str = SANDBOX_CLIENT_ID, client_secret: str = SANDBOX_CLIENT_SECRET
+) -> dict:
     response = requests.post(
-        pomelo.token_url,
+        f"{url}/oauth/token",
         json={
-            "client_id": pomelo.client_id,
-            "client_secret": pomelo.client_secret,
+            "client_id": client_id,
+            "client_secret": client_secret,
             "audience": "sandbox",
             "grant_type": "client_credentials",
         },
@@ -35,8 +40,22 @@ def token_for(pomelo) -> str:
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "Bearer"
-    assert body["expires_in"] == 3600
-    return body["access_token"]
+    assert 0 < body["expires_in"] <= 3600
+    return body
+
+
+def token_for(pomelo) -> str:
+    return token_response(pomelo.url, pomelo.client_id, pomelo.client_secret)["access_token"]
+
+
+def revoke(url: str, *, token: str | None = None, bearer: str | None = None, form: bool = False,
+           client_secret: str = SANDBOX_CLIENT_SECRET) -> requests.Response:
+    fields = {"client_id": SANDBOX_CLIENT_ID, "client_secret": client_secret}
+    if token is not None:
+        fields["token"] = token
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    body = {"data": fields} if form else {"json": fields}
+    return requests.post(f"{url}/oauth/token/revoke", headers=headers, timeout=5, **body)
 
 
 def call(pomelo, method, path, *, token=None, key=None, headers=None, **kwargs) -> requests.Response:
@@ -68,8 +87,98 @@ def test_token_endpoint_checks_the_credentials(pomelo, payload):
     assert pomelo.state()["tokens_issued"] == 0
 
 
-def test_tokens_are_random(pomelo):
-    assert token_for(pomelo) != token_for(pomelo)
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clocked():
+    """A stand-in with 60-second tokens, on a clock the test moves."""
+    clock = Clock()
+    server = serve("127.0.0.1", 0, client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET,
+                   token_lifetime_seconds=60, clock=clock)
+    server.start()
+    requests.post(f"{server.url}/_sandbox/members", json={"user_id": "usr-1", "card_ids": []}, timeout=5)
+    try:
+        yield server, clock
+    finally:
+        server.stop()
+
+
+def test_the_same_token_is_handed_back_until_it_expires(clocked):
+    server, clock = clocked
+    first = token_response(server.url)
+    clock.now += 59
+    second = token_response(server.url)
+    clock.now += 1
+    third = token_response(server.url)
+
+    assert second["access_token"] == first["access_token"]
+    assert (first["expires_in"], second["expires_in"]) == (60, 1)
+    assert third["access_token"] != first["access_token"] and third["expires_in"] == 60
+    balance = f"{server.url}/loyalty/v1/accounts/balance?user_id=usr-1"
+    assert requests.get(balance, headers={"Authorization": f"Bearer {first['access_token']}"}, timeout=5
+                        ).status_code == 401
+    assert requests.get(balance, headers={"Authorization": f"Bearer {third['access_token']}"}, timeout=5).ok
+    assert server.app.state()["tokens_issued"] == 2
+
+
+def test_a_rejected_token_is_handed_back_until_it_is_revoked(pomelo):
+    balance = "/loyalty/v1/accounts/balance?user_id=usr-1"
+    token = token_for(pomelo)
+    pomelo.reject_tokens()
+    assert call(pomelo, "GET", balance, token=token).status_code == 401
+
+    # Fetching again, all a client that forgets Pomelo's rule would do, gets the refused token.
+    again = token_for(pomelo)
+    assert again == token
+    assert call(pomelo, "GET", balance, token=again).status_code == 401
+
+    assert revoke(pomelo.url, token=token).json() == {"data": {"revoked": True}}
+    fresh = token_for(pomelo)
+    assert fresh != token
+    assert call(pomelo, "GET", balance, token=fresh).ok
+    state = pomelo.state()
+    assert (state["tokens_issued"], state["tokens_revoked"], state["tokens_rejected"]) == (2, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [{"token": "T"}, {"token": "T", "form": True}, {"bearer": "T"}, {}],
+    ids=["json-body", "form-body", "bearer-header", "client-only"],
+)
+def test_revoke_drops_the_clients_token(pomelo, how):
+    token = token_for(pomelo)
+    arguments = {name: token if value == "T" else value for name, value in how.items()}
+
+    response = revoke(pomelo.url, **arguments)
+
+    assert response.json() == {"data": {"revoked": True}}
+    assert call(pomelo, "GET", "/loyalty/v1/accounts/balance?user_id=usr-1", token=token).status_code == 401
+    assert token_for(pomelo) != token
+
+
+def test_revoking_an_unknown_token_changes_nothing(pomelo):
+    token = token_for(pomelo)
+
+    response = revoke(pomelo.url, token="sbx_not-ours")
+
+    assert response.status_code == 200 and response.json() == {"data": {"revoked": False}}
+    assert token_for(pomelo) == token
+
+
+def test_revoke_requires_the_client_credentials(pomelo):
+    token = token_for(pomelo)
+
+    response = revoke(pomelo.url, token=token, client_secret="wrong")
+
+    assert (response.status_code, error_code(response)) == (401, "INVALID_CLIENT")
+    assert token_for(pomelo) == token
+    assert pomelo.state()["tokens_revoked"] == 0
 
 
 @pytest.mark.parametrize("token", [None, "made-up"])

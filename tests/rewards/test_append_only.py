@@ -2,9 +2,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test import TransactionTestCase
 
 from rewards.append_only import AppendOnlyError
-from rewards.models import LedgerEntry, NotificationKind
+from rewards.audit import audit_record
+from rewards.models import AuditEntry, LedgerEntry, NotificationKind
 from rewards.notifications import RewardNotification
 from rewards.services import reward_notification_apply
 
@@ -44,3 +46,54 @@ def test_database_trigger_refuses_raw_update_and_delete(entry, sql):
         with connection.cursor() as cursor:
             cursor.execute(sql, [entry.pk])
     assert LedgerEntry.objects.get().amount == Decimal("5.00")
+
+
+@pytest.fixture
+def audit_entry(entry):
+    return audit_record(action=AuditEntry.Action.CSV_EXPORTED, actor=None, comment="kept")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "TRUNCATE rewards_ledgerentry",
+        "TRUNCATE rewards_auditentry",
+        "TRUNCATE rewards_ledgerentry, rewards_auditentry RESTART IDENTITY",
+        # Reaching the ledger and the audit trail from the tables they reference.
+        "TRUNCATE accounts_rewardaccount CASCADE",
+        "TRUNCATE accounts_member CASCADE",
+    ],
+)
+def test_database_trigger_refuses_raw_truncate(entry, audit_entry, sql):
+    with connection.cursor() as cursor:
+        # The rows above were inserted in this test's transaction: run their deferred foreign
+        # key checks now, or PostgreSQL refuses TRUNCATE for that reason before our trigger.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert LedgerEntry.objects.get().amount == Decimal("5.00")
+    assert AuditEntry.objects.get().comment == "kept"
+
+
+class _FlushingTestCase(TransactionTestCase):
+    databases = {"default"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_flush_between_tests_gets_past_the_truncate_triggers_and_restores_them(entry):
+    # What runs after every transactional test (see tests/append_only_flush.py).
+    _FlushingTestCase(methodName="__init__")._fixture_teardown()
+
+    assert not LedgerEntry.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgrelid::regclass::text, tgenabled FROM pg_trigger "
+            "WHERE tgname LIKE '%%_refuse_truncate' ORDER BY 1"
+        )
+        assert cursor.fetchall() == [("rewards_auditentry", "O"), ("rewards_ledgerentry", "O")]
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE rewards_ledgerentry")

@@ -11,6 +11,7 @@ from django.db import connections
 
 from accounts.models import Member
 from sandbox.demo import DEMO_USERS, demo_data_load, demo_users_reset
+from sandbox.guard import sandbox_require_enabled
 from sandbox.pomelo_server import serve
 
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--transactions", type=int, default=300)
 
     def handle(self, *args, **o):
+        sandbox_require_enabled(command="run_demo")
         call_command("migrate", interactive=False, verbosity=0)
         fresh = not Member.objects.exists()
         state_file = settings.BASE_DIR / "var" / "sandbox-pomelo.json"

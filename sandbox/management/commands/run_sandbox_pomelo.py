@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from sandbox.guard import sandbox_require_enabled
 from sandbox.pomelo_server import DEFAULT_TOKEN_LIFETIME_SECONDS, SandboxHTTPError, serve
 
 
@@ -54,6 +55,7 @@ class Command(BaseCommand):
         faults.add_argument("--seed", type=int, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        sandbox_require_enabled(command="run_sandbox_pomelo")
         client_id = options["client_id"] or settings.POMELO_CLIENT_ID or "sandbox-client"
         client_secret = options["client_secret"] or settings.POMELO_CLIENT_SECRET or "sandbox-secret"
         if options["account_types"]:

@@ -3,6 +3,7 @@ import base64
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from sandbox.guard import sandbox_require_enabled
 from sandbox.traffic import traffic_members, traffic_plan, traffic_play
 
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=4)
 
     def handle(self, *args, **o):
+        sandbox_require_enabled(command="simulate_card_traffic")
         if not settings.POMELO_WEBHOOK_KEYS:
             raise CommandError("POMELO_WEBHOOK_KEYS is empty: nothing to sign notifications with.")
         if not 0 <= o["duplicates"] <= 1 or o["members"] < 1 or o["transactions"] < 0:

@@ -1,0 +1,19 @@
+"""Settings for the test suite: the real settings module, with the environment a test run needs.
+
+The values go into the environment, not into this module, so servers and commands the tests
+start in subprocesses (manage.py, gunicorn) read the same configuration. DEBUG stays off, as in
+production; the production guard's Pomelo rules are lifted by SANDBOX_ENABLED because the tests
+talk to the stand-in Pomelo.
+"""
+
+import os
+import secrets
+
+os.environ.setdefault("SANDBOX_ENABLED", "true")
+os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(48))
+# The test client, live servers and the browser tests speak plain HTTP to 127.0.0.1.
+for _name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+    os.environ.setdefault(_name, "false")
+os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+
+from loyalty_backoffice.settings import *  # noqa: E402, F403
