@@ -97,6 +97,12 @@ class LedgerEntry(AppendOnlyModel):
                 ),
                 name="ledger_entry_has_one_cause",
             ),
+            # An adjustment moves the ledger once, however its outcome was settled (Pomelo's
+            # answer, or a person closing it as applied).
+            models.UniqueConstraint(
+                fields=["adjustment"], condition=models.Q(adjustment__isnull=False),
+                name="ledger_entry_one_per_adjustment",
+            ),
         ]
 
     def __str__(self) -> str:
