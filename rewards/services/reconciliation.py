@@ -55,6 +55,8 @@ def _results_for(run, member: Member, pomelo, error: str, unsettled: dict) -> li
         account = accounts.get(account_type)
         ours = account.available_balance if account else ZERO
         theirs = None if pomelo is None else pomelo.get(account_type, ZERO)
+        if account is None and theirs == ZERO:
+            continue  # nothing on either side: no row for every type Pomelo lists as zero
         difference = None if theirs is None else ours - theirs
         pending = unsettled.get((member.pk, account_type), [])
         note = "; ".join(

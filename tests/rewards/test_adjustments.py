@@ -4,7 +4,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from accounts.models import Card, Member
@@ -13,51 +12,17 @@ from rewards.models.adjustments import IllegalTransition
 from rewards.selectors import adjustment_actions, ledger_mismatches
 from rewards.services.adjustments import (
     AdjustmentError,
-    adjustment_approve,
     adjustment_cancel,
     adjustment_expire_overdue,
     adjustment_reject,
-    adjustment_request,
     adjustment_resume_overdue,
     adjustment_submit,
 )
-from tests.conftest import balances, notification_body
+from tests.conftest import balances
+from tests.rewards.conftest import approve, request
 
 pytestmark = pytest.mark.django_db
 S = Adjustment.State
-
-
-@pytest.fixture
-def people(make_staff):
-    lead = make_staff("lead", "Support agent")
-    lead.groups.add(Group.objects.get(name="Approver"))
-    return {
-        "lead": User.objects.get(pk=lead.pk),
-        "agent": make_staff("agent", "Support agent"),
-        "agent2": make_staff("agent2", "Support agent"),
-        "approver": make_staff("approver", "Approver"),
-        "approver2": make_staff("approver2", "Approver"),
-        "auditor": make_staff("auditor", "Finance auditor"),
-    }
-
-
-@pytest.fixture
-def member(webhook):
-    """usr-1 with card crd-1 and 100.00 available points, fed through the webhooks."""
-    webhook.post("confirmation", notification_body("confirmation", "ctx-seed", amount="100.00"))
-    return Member.objects.get(pomelo_user_id="usr-1")
-
-
-def request(people, member, **overrides):
-    fields = dict(maker=people["agent"], member=member, card=member.cards.first(),
-                  account_type="points", direction="credit", amount="25.00",
-                  reason_code="goodwill", reason_text="late delivery", ip_address="10.1.2.3")
-    fields.update(overrides)
-    return adjustment_request(**fields)
-
-
-def approve(adjustment, user, comment="ok", **kw):
-    return adjustment_approve(adjustment_id=adjustment.pk, approver=user, comment=comment, **kw)
 
 
 @pytest.mark.parametrize(
