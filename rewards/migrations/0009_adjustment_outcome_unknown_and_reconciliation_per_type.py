@@ -19,10 +19,6 @@ def results_member_and_type_fill(apps, schema_editor):
         member_id=models.Subquery(accounts.values("member_id")[:1]),
         account_type=models.Subquery(accounts.values("account_type")[:1]),
     )
-    if schema_editor.connection.vendor == "postgresql":
-        # The foreign key checks of these updates are deferred; run them now, or PostgreSQL
-        # refuses the ALTER TABLE that follows in this transaction.
-        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def open_submissions_carry_over(apps, schema_editor):
