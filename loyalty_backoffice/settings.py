@@ -170,10 +170,8 @@ POMELO_AMOUNT_FORMAT = env.str("POMELO_AMOUNT_FORMAT", default="number")
 # With DEBUG off (production) tasks queue in the database and `manage.py db_worker` runs them, so
 # no web request ever waits on Pomelo. With DEBUG on (`make run`) they run in-process, after the
 # request's commit; the tests choose the in-process backend themselves.
-TASKS = {"default": {"BACKEND": env.str(
-    "TASKS_BACKEND",
-    default="django_tasks.backends.immediate.ImmediateBackend" if DEBUG
-    else "django_tasks_db.DatabaseBackend",
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="") or (
+    "django_tasks.backends.immediate.ImmediateBackend" if DEBUG else "django_tasks_db.DatabaseBackend"
 )}}
 
 # --- Adjustments ----------------------------------------------------------------------------
