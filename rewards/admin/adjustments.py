@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
@@ -209,7 +209,8 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="idempotency window ends")
     def idempotency_window_end(self, obj: Adjustment):
         # Until then a submission is retried and resumed automatically; after, a person decides.
-        return idempotency_window_end(obj) or "—"
+        end = idempotency_window_end(obj)
+        return formats.localize(timezone.template_localtime(end)) if end else "—"
 
     @admin.display(description="Pomelo request")
     def pomelo_request_display(self, obj: Adjustment):

@@ -50,6 +50,7 @@ from rewards.services.ledger import ledger_post
 State = Adjustment.State
 Action = AuditEntry.Action
 CENT = Decimal("0.01")
+SECOND = timedelta(seconds=1)
 
 
 class AdjustmentError(Exception):
@@ -127,12 +128,12 @@ def _enqueue_submission(adjustment: Adjustment) -> None:
     _enqueue(adjustment_submit_task, adjustment_id=adjustment.pk)
 
 
-def _enqueue_watchdog(adjustment: Adjustment) -> None:
-    """A task that looks at the claimed attempt when its lease ends, and resumes it if its worker
-    recorded nothing by then. Queued with the claim, so a claim never lacks one."""
+def _enqueue_watchdog(adjustment: Adjustment, *, at: datetime | None = None) -> None:
+    """A task that looks at the claimed attempt when its lease ends (or `at`), and resumes it if
+    its worker recorded nothing by then. Queued with the claim, so a claim never lacks one."""
     from rewards.tasks import adjustment_watchdog_task
 
-    _enqueue(adjustment_watchdog_task, run_after=adjustment.lease_expires_at,
+    _enqueue(adjustment_watchdog_task, run_after=at or adjustment.lease_expires_at,
              adjustment_id=adjustment.pk, attempt=adjustment.submit_attempts)
 
 
@@ -432,9 +433,9 @@ def _claim_submission(
             return None  # settled, or waiting for a person
         if not submission_overdue(adjustment, now=now):
             if watchdog_attempt == adjustment.submit_attempts:
-                # This watchdog ran before the lease ended by this machine's clock (workers'
-                # clocks differ): look again when it has.
-                _enqueue_watchdog(adjustment)
+                # This watchdog ran before the lease ended by this machine's clock (machines'
+                # clocks differ): look again a little after it has, never in a tight loop.
+                _enqueue_watchdog(adjustment, at=max(adjustment.lease_expires_at, now) + SECOND)
             return None  # a live run holds the lease
         previous = adjustment.submit_attempts
         if not may_send_automatically(adjustment, at=now):

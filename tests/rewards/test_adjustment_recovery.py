@@ -110,7 +110,7 @@ def test_a_watchdog_that_runs_early_looks_again_at_the_end_of_the_lease(people, 
     # Another worker's clock is behind: the lease is not over yet by ours.
     assert adjustment_watchdog_task.call(adjustment_id=adjustment.pk, attempt=1) == "nothing to resume"
     again = DBTaskResult.objects.get(task_path="rewards.tasks.adjustment_watchdog_task")
-    assert again.run_after == adjustment.lease_expires_at
+    assert again.run_after == adjustment.lease_expires_at + SECOND
     # A watchdog of an older attempt does not multiply.
     assert adjustment_watchdog_task.call(adjustment_id=adjustment.pk, attempt=0) == "nothing to resume"
     assert DBTaskResult.objects.filter(task_path="rewards.tasks.adjustment_watchdog_task").count() == 1
