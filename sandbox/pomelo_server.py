@@ -1,10 +1,10 @@
 """A stand-in for Pomelo's Loyalty API, for demos, development and tests.
 
-It speaks the same HTTP as the real thing as far as we know it (shared/pomelo-api.md): OAuth
-client-credentials tokens, the balance query, mint and burn with idempotency keys. Where
-Pomelo's behaviour is unknown, it follows the most careful reading (e.g. same key + same body
-replays the first answer; same key + another body is refused), so the back office is tested
-against the strictest plausible Pomelo.
+It speaks the same HTTP as the real thing as far as we know it (the README's "Talking to
+Pomelo"): OAuth client-credentials tokens, the balance query, mint and burn with idempotency
+keys. Where Pomelo's behaviour is unknown, it follows the most careful reading (e.g. same key +
+same body replays the first answer; same key + another body is refused), so the back office is
+tested against the strictest plausible Pomelo.
 
 It is plain WSGI with its own in-memory store: no Django models, no database, so it can run in
 a thread inside a test run (including tests that hold database transactions open) or as a

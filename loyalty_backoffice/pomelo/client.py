@@ -1,8 +1,9 @@
 """Client for Pomelo's Loyalty API: balance, mint (credit) and burn (debit).
 
 What it guarantees, because the back office's ledger depends on it:
-- one business operation keeps ONE idempotency key across every retry, so a retry after a
-  timeout can't credit twice;
+- one business operation keeps ONE idempotency key across every retry, so that a retry after
+  a timeout does not credit twice while Pomelo remembers the key; how long it does is not
+  documented, so the caller bounds the retries (`retry_until`);
 - amounts leave exactly as given (a Decimal written as a JSON literal, never through float);
 - every exchange is logged and returned (sanitized request, status, raw body) for the audit
   trail, without the bearer token or the client secret.

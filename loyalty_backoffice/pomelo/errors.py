@@ -1,6 +1,6 @@
 """Typed errors for Pomelo's Loyalty API.
 
-Pomelo's loyalty error shapes are undocumented (see shared/pomelo-api.md), so the body is parsed
+Pomelo's loyalty error shapes are undocumented (the README's open questions), so the body is parsed
 leniently and always kept raw: staff see what Pomelo actually said, and callers decide by type
 (and by `transient`) whether a retry later could help.
 """
