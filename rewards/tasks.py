@@ -32,8 +32,11 @@ def adjustment_resume_overdue_task() -> dict[str, str]:
 
 
 @task()
-def adjustment_outcome_check_task(*, adjustment_id: int) -> int | None:
-    snapshot = adjustment_outcome_check(adjustment_id=adjustment_id)
+def adjustment_outcome_check_task(
+    *, adjustment_id: int, actor_id: int | None = None, ip_address: str | None = None
+) -> int | None:
+    snapshot = adjustment_outcome_check(adjustment_id=adjustment_id, actor_id=actor_id,
+                                        ip_address=ip_address)
     return snapshot.pk if snapshot else None
 
 

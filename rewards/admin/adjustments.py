@@ -13,7 +13,7 @@ from functools import partial
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -56,7 +56,7 @@ from rewards.services.adjustments import (
     adjustment_approve,
     adjustment_cancel,
     adjustment_decide,
-    adjustment_outcome_check,
+    adjustment_outcome_check_request,
     adjustment_reject,
     adjustment_resume,
 )
@@ -406,23 +406,15 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         adjustment = self._adjustment(request, object_id)
         here = reverse("admin:rewards_adjustment_outcome", args=[adjustment.pk])
         if request.method == "POST" and "check_balance" in request.POST:
-            if not user.has_perm("accounts.check_balance"):
-                raise PermissionDenied
             try:
-                snapshot = adjustment_outcome_check(
+                adjustment_outcome_check_request(
                     adjustment_id=adjustment.pk, actor=user, ip_address=client_ip(request)
                 )
-            except (ValueError, ImproperlyConfigured) as exc:
-                self.message_user(request, f"The balance was not checked: {exc}", messages.ERROR)
+            except AdjustmentError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
             else:
-                if snapshot is None:
-                    self.message_user(request, "The outcome is no longer unknown; nothing was checked.",
-                                      messages.WARNING)
-                elif snapshot.error:
-                    self.message_user(request, f"Pomelo did not give the balance: {snapshot.error}",
-                                      messages.ERROR)
-                else:
-                    self.message_user(request, "Balance checked at Pomelo.", messages.SUCCESS)
+                self.message_user(request, "Balance check at Pomelo requested: its answer shows "
+                                  "here once Pomelo has given it.", messages.INFO)
             return HttpResponseRedirect(here)
         form = AdjustmentOutcomeForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -137,10 +138,13 @@ def _enqueue_watchdog(adjustment: Adjustment, *, at: datetime | None = None) -> 
              adjustment_id=adjustment.pk, attempt=adjustment.submit_attempts)
 
 
-def _enqueue_outcome_check(adjustment: Adjustment) -> None:
+def _enqueue_outcome_check(
+    adjustment: Adjustment, *, actor=None, ip_address: str | None = None
+) -> None:
     from rewards.tasks import adjustment_outcome_check_task
 
-    _enqueue(adjustment_outcome_check_task, adjustment_id=adjustment.pk)
+    _enqueue(adjustment_outcome_check_task, adjustment_id=adjustment.pk,
+             actor_id=actor.pk if actor is not None else None, ip_address=ip_address)
 
 
 @transaction.atomic
@@ -693,15 +697,35 @@ def adjustment_resume(
     return adjustment
 
 
+def adjustment_outcome_check_request(
+    *, adjustment_id: int, actor: AbstractBaseUser, ip_address: str | None = None
+) -> Adjustment:
+    """An approver asks for a fresh balance from Pomelo beside an adjustment of unknown outcome.
+    A task asks Pomelo: no request waits on it."""
+    if not actor.has_perm("accounts.check_balance"):
+        raise AdjustmentError("You do not have permission to check balances at Pomelo.")
+    with transaction.atomic():
+        adjustment = _locked(adjustment_id)
+        if adjustment.state != State.OUTCOME_UNKNOWN:
+            raise AdjustmentError(
+                f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; the "
+                "balance is checked here only while an adjustment's outcome is unknown."
+            )
+        _enqueue_outcome_check(adjustment, actor=actor, ip_address=ip_address)
+    return adjustment
+
+
 def adjustment_outcome_check(
-    *, adjustment_id: int, actor: AbstractBaseUser | None = None, ip_address: str | None = None,
+    *, adjustment_id: int, actor_id: int | None = None, ip_address: str | None = None,
     client: PomeloClient | None = None,
 ) -> BalanceSnapshot | None:
     """Ask Pomelo for the member's balance now (by the adjustment's card), to set beside the
-    change the adjustment would have made. Only while its outcome is unknown."""
+    change the adjustment would have made; audited as the approver's (`actor_id`) or the
+    system's check. Only while its outcome is unknown."""
     adjustment = Adjustment.objects.select_related("member", "card").get(pk=adjustment_id)
     if adjustment.state != State.OUTCOME_UNKNOWN:
         return None
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id is not None else None
     return member_balance_check(member=adjustment.member, actor=actor, card=adjustment.card,
                                 ip_address=ip_address, client=client)
 

@@ -79,17 +79,26 @@ def test_outcome_page_shows_pomelos_balance_beside_the_expected_change(client, p
     assert outcome(unknown) not in html and "Outcome unknown:" in html
 
 
-def test_checking_the_balance_again_is_audited(client, people, unknown, pomelo):
+def test_checking_the_balance_again_is_audited(client, people, unknown, pomelo,
+                                               django_capture_on_commit_callbacks):
     pomelo.reward(user_id="usr-1", account_type="points", amount="1.00")
     as_user(client, people["approver2"])
-    response = client.post(outcome(unknown), {"check_balance": "1"}, follow=True)
-    assert "Balance checked at Pomelo." in messages_of(response)
+    with django_capture_on_commit_callbacks(execute=True):  # the task, run in-process
+        response = client.post(outcome(unknown), {"check_balance": "1"})
+    assert response.status_code == 302
+    response = client.get(response["Location"])
+    assert any(m.startswith("Balance check at Pomelo requested") for m in messages_of(response))
     snapshot = BalanceSnapshot.objects.order_by("-pk").first()
     assert snapshot.requested_by == people["approver2"] and snapshot.balances["points"] == "126.00"
     assert "126.00 points" in response.content.decode()
     assert "<strong class=\"bo-negative\">neither</strong>" in response.content.decode()
     entry = AuditEntry.objects.filter(action="balance_checked").order_by("-pk").first()
     assert entry.actor == people["approver2"] and entry.ip_address == "127.0.0.1"
+    # Finance looks, but asks Pomelo for nothing from here.
+    before = BalanceSnapshot.objects.count()
+    as_user(client, people["auditor"])
+    assert client.post(outcome(unknown), {"check_balance": "1"}).status_code == 403
+    assert BalanceSnapshot.objects.count() == before
 
 
 def test_closing_as_applied_from_the_page(client, people, unknown):
