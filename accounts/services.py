@@ -59,13 +59,14 @@ def reward_account_lock(*, member: Member, account_type: str) -> RewardAccount:
 def member_balance_check(
     *,
     member: Member,
-    actor: AbstractBaseUser,
+    actor: AbstractBaseUser | None,
     card: Card | None = None,
     ip_address: str | None = None,
     client: PomeloClient | None = None,
 ) -> BalanceSnapshot:
     """Ask Pomelo for the member's balances (by user id, or by one of their cards), and keep
-    what it said beside our ledger's balances. Pomelo's errors are kept on the snapshot too."""
+    what it said beside our ledger's balances. Pomelo's errors are kept on the snapshot too.
+    `actor` None: the system asked (e.g. for an adjustment whose outcome is unknown)."""
     if card is not None and card.member_id != member.pk:
         raise ValueError(f"card {card.pomelo_card_id} does not belong to this member")
     client = client or PomeloClient.from_settings()

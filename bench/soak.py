@@ -114,7 +114,7 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--database", default="loyalty_soak", help="PostgreSQL database, dropped and created")
     add("--time-limit", type=float, default=900.0, help="seconds per delivery phase, at most")
     add("--settle-timeout", type=float, default=300.0, help="seconds to wait for adjustments to settle")
-    add("--retry-rounds", type=int, default=5, help="rounds of retrying adjustments failed on the outage")
+    add("--resume-rounds", type=int, default=5, help="rounds of the sweep of overdue submissions")
     args = parser.parse_args(argv)
     limits = [
         (1 <= args.notifications <= 500_000, "--notifications must be 1..500000"),
@@ -132,7 +132,7 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         (0 <= args.drop_after_apply <= 1_000, "--drop-after-apply must be 0..1000"),
         (0 < args.time_limit <= 3_600, "--time-limit must be in (0, 3600]"),
         (0 < args.settle_timeout <= 3_600, "--settle-timeout must be in (0, 3600]"),
-        (0 <= args.retry_rounds <= 50, "--retry-rounds must be 0..50"),
+        (0 <= args.resume_rounds <= 50, "--resume-rounds must be 0..50"),
         (database_name_ok(args.database), "--database: a plain name, not CI's or postgres"),
     ]
     limits_enforce(parser, limits)
@@ -144,7 +144,7 @@ def equivalent_command(args: argparse.Namespace) -> str:
     options = [
         "notifications", "senders", "adjustments", "crash_notifications", "kills", "members", "duplicates",
         "seed", "workers", "db_workers", "adjustment_threads", "fail_percent", "delay_ms",
-        "drop_after_apply", "database", "time_limit", "settle_timeout", "retry_rounds",
+        "drop_after_apply", "database", "time_limit", "settle_timeout", "resume_rounds",
     ]
     words = [python, "bench/soak.py"]
     for name in options:
@@ -444,7 +444,7 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     from bench.soak_adjustments import (
         AdjustmentDriver,
         adjustment_states,
-        adjustments_retry_failed,
+        adjustments_resume_overdue,
         adjustments_settle,
         failed_but_applied,
         pomelo_exchange_figures,
@@ -487,8 +487,8 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     states, settle_seconds = adjustments_settle(ids, timeout=args.settle_timeout, stop=stop)
     print(f"  settled in {settle_seconds:.1f} s: {dict(states)}")
     applied_while_failed = failed_but_applied(ids, pomelo_get(pomelo_url, "effects"))
-    retry = adjustments_retry_failed(ids, approver=staff.approver, rounds=args.retry_rounds,
-                                     settle_timeout=args.settle_timeout, stop=stop)
+    resume = adjustments_resume_overdue(ids, rounds=args.resume_rounds,
+                                        settle_timeout=args.settle_timeout, stop=stop)
     final_states = adjustment_states(ids)
     main_elapsed = time.perf_counter() - started
     main_rows = checks.deliveries_since(0)
@@ -513,9 +513,9 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
         "of the failed, already applied at Pomelo": (
             f"{len(applied_while_failed)} " + " ".join(f"#{pk}" for pk in applied_while_failed)
         ).strip(),
-        "approver retries (same key) / rounds": f"{len(retry.retried)} / {retry.rounds}",
-        "retries refused": len(retry.refused),
-        "settle after retries": f"{retry.settle_seconds:.1f} s",
+        "resumed by the sweep (same key) / rounds": f"{len(resume.resumed)} / {resume.rounds}",
+        "left as outcome unknown (for an approver)": len(resume.outcome_unknown),
+        "settle after the sweep": f"{resume.settle_seconds:.1f} s",
         "final states": dict(final_states),
         **pomelo_exchange_figures(ids),
         "submit attempts (claims)": _submit_attempts(ids),
@@ -552,7 +552,7 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     adjustment_problems, adjustment_figures = checks.adjustments_check(run.requested, effects)
     report.check("every succeeded adjustment applied once at Pomelo and booked once; failed ones nowhere",
                  adjustment_problems)
-    report.check("no adjustment left failed after the outage retries",
+    report.check("no adjustment failed (refused by Pomelo) after the outage and the sweep",
                  [f"{final_states.get('failed', 0)} failed"] * bool(final_states.get("failed")))
     ledger_problems, ledger_line = ledger_command(env)
     report.check(f"check_ledger clean ({ledger_line})", ledger_problems)

@@ -26,12 +26,13 @@ from rewards.services.adjustments import (
     AdjustmentError,
     adjustment_approve,
     adjustment_request,
-    adjustment_retry,
+    adjustment_resume_overdue,
 )
 
 State = Adjustment.State
 CENT = Decimal("0.01")
-TRANSIENT_PREFIX = "Pomelo was unavailable"
+# Open, and moving without a person: an adjustment of unknown outcome waits for an approver.
+IN_FLIGHT_STATES = (State.PENDING_APPROVAL, State.APPROVED, State.SUBMITTING)
 CREDIT_RANGE = {"points": (10, 2000), "cashback": (1, 300), "miles": (10, 3000)}
 POLL_SECONDS = 0.5
 
@@ -295,51 +296,48 @@ def adjustments_settle(ids: list[int], *, timeout: float, stop: threading.Event)
     states = adjustment_states(ids)
     while time.monotonic() - started < timeout and not stop.is_set():
         states = adjustment_states(ids)
-        if not any(states.get(s) for s in Adjustment.OPEN_STATES):
+        if not any(states.get(s) for s in IN_FLIGHT_STATES):
             break
         stop.wait(POLL_SECONDS)
     return states, time.monotonic() - started
 
 
 def failed_but_applied(ids: list[int], effects: dict[str, dict]) -> list[int]:
-    """FAILED adjustments whose key Pomelo has in fact applied (the answer was lost on the way):
-    "failed" then means "outcome unknown"; only a retry with the same key settles it safely."""
+    """FAILED adjustments whose key Pomelo has in fact applied. FAILED means Pomelo refused it
+    and nothing was applied, so this must stay empty: a lost answer leaves the adjustment
+    submitting (resumed with the same key) or of unknown outcome, never failed."""
     failed = Adjustment.objects.filter(pk__in=ids, state=State.FAILED).values_list("pk", "idempotency_key")
     return [pk for pk, key in failed if effects.get(key, {}).get("count")]
 
 
 @dataclass
-class RetryReport:
+class ResumeReport:
     rounds: int = 0
-    retried: list[int] = field(default_factory=list)  # one entry per retry
-    refused: list[str] = field(default_factory=list)
+    resumed: list[int] = field(default_factory=list)  # one entry per adjustment the sweep handled
+    outcome_unknown: list[int] = field(default_factory=list)  # left for an approver
     settle_seconds: float = 0.0
 
 
-def adjustments_retry_failed(
-    ids: list[int], *, approver: User, rounds: int, settle_timeout: float, stop: threading.Event
-) -> RetryReport:
-    """An approver retries, with the same key, every adjustment that failed on an outage, until
-    none is left or `rounds` are spent. Pomelo's refusals are left alone: they need a new request."""
-    report = RetryReport()
+def adjustments_resume_overdue(
+    ids: list[int], *, rounds: int, settle_timeout: float, stop: threading.Event
+) -> ResumeReport:
+    """Run the sweep (as a scheduler would) until no submission of `ids` is in flight or
+    `rounds` are spent: overdue ones are sent again with their key inside the idempotency window,
+    or left as outcome unknown for an approver past it. The db_workers' watchdogs do the same
+    when each lease ends; the sweep only makes the bench wait less."""
+    report = ResumeReport()
     for _ in range(rounds):
-        failed = list(
-            Adjustment.objects.filter(pk__in=ids, state=State.FAILED,
-                                      failure_reason__startswith=TRANSIENT_PREFIX)
-            .order_by("pk").values_list("pk", flat=True)
-        )
-        if not failed or stop.is_set():
+        in_flight = Adjustment.objects.filter(pk__in=ids, state__in=IN_FLIGHT_STATES).exists()
+        if not in_flight or stop.is_set():
             break
         report.rounds += 1
-        for adjustment_id in failed:
-            try:
-                adjustment_retry(adjustment_id=adjustment_id, approver=approver,
-                                 comment="Pomelo is back; retrying", ip_address="127.0.0.1")
-                report.retried.append(adjustment_id)
-            except AdjustmentError as exc:
-                report.refused.append(f"#{adjustment_id}: {exc}")
+        outcomes = adjustment_resume_overdue()
+        report.resumed += [pk for pk in outcomes if pk in set(ids)]
         _, waited = adjustments_settle(ids, timeout=settle_timeout, stop=stop)
         report.settle_seconds += waited
+    report.outcome_unknown = list(
+        Adjustment.objects.filter(pk__in=ids, state=State.OUTCOME_UNKNOWN).values_list("pk", flat=True)
+    )
     return report
 
 

@@ -211,10 +211,11 @@ POMELO_RETRY_BACKOFF_MAX_SECONDS = env.float("POMELO_RETRY_BACKOFF_MAX_SECONDS",
 POMELO_AMOUNT_FORMAT = env.str("POMELO_AMOUNT_FORMAT", default="number")
 
 # --- Background tasks (Django's Tasks API; the django-tasks backport on 5.2) ------------------
-# Default: run in-process, so a laptop and the tests need no worker. Production:
-# TASKS_BACKEND=django_tasks_db.DatabaseBackend and `manage.py db_worker` on each worker machine.
-TASKS = {"default": {"BACKEND": env.str(
-    "TASKS_BACKEND", default="django_tasks.backends.immediate.ImmediateBackend"
+# With DEBUG off (production) tasks queue in the database and `manage.py db_worker` runs them, so
+# no web request ever waits on Pomelo. With DEBUG on (`make run`) they run in-process, after the
+# request's commit; the tests choose the in-process backend themselves.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="") or (
+    "django_tasks.backends.immediate.ImmediateBackend" if DEBUG else "django_tasks_db.DatabaseBackend"
 )}}
 
 # --- Adjustments ----------------------------------------------------------------------------
@@ -226,6 +227,25 @@ ADJUSTMENT_SECOND_APPROVAL_ABOVE = {
         default={"points": "10000", "cashback": "500", "miles": "10000"},
     ).items()
 }
+
+# --- Adjustments: submission to Pomelo -----------------------------------------------------
+# A worker that claimed a submission and recorded nothing for this long is presumed dead; the
+# submission is then resumed with the same idempotency key. Longer than one call with all its
+# retries (see the README), shorter than the idempotency window.
+ADJUSTMENT_SUBMISSION_LEASE_SECONDS = env.int("ADJUSTMENT_SUBMISSION_LEASE_SECONDS", default=90)
+# How long after the first send Pomelo is assumed to remember an idempotency key (undocumented;
+# its convention elsewhere is three minutes). Automatic retries and resumes happen only inside
+# it; after it a person decides.
+ADJUSTMENT_IDEMPOTENCY_WINDOW_SECONDS = env.int("ADJUSTMENT_IDEMPOTENCY_WINDOW_SECONDS", default=180)
+if not 0 < ADJUSTMENT_SUBMISSION_LEASE_SECONDS < ADJUSTMENT_IDEMPOTENCY_WINDOW_SECONDS:
+    raise ImproperlyConfigured(
+        "ADJUSTMENT_SUBMISSION_LEASE_SECONDS must be positive and shorter than "
+        "ADJUSTMENT_IDEMPOTENCY_WINDOW_SECONDS, or a dead worker's submission could only be "
+        "resumed after Pomelo may have forgotten its key."
+    )
+# Whether Pomelo lets a burn take a balance below zero. When it does not, a debit above the
+# available balance is refused at request and at approval, and no override is offered.
+POMELO_ALLOWS_NEGATIVE_BALANCE = env.bool("POMELO_ALLOWS_NEGATIVE_BALANCE", default=False)
 
 LOGGING = {
     "version": 1,

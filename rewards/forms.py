@@ -6,6 +6,7 @@ from django.conf import settings
 
 from accounts.models import Card, Member
 from rewards.models import Adjustment
+from rewards.policies import negative_balance_allowed
 
 
 def _card_label(card: Card) -> str:
@@ -54,7 +55,8 @@ class AdjustmentRequestForm(forms.Form):
         self.fields["account_type"].choices = [
             ("", "— choose an account —"), *((t, t.capitalize()) for t in settings.POMELO_ACCOUNT_TYPES)
         ]
-        if direction != Adjustment.Direction.DEBIT:
+        if direction != Adjustment.Direction.DEBIT or not negative_balance_allowed():
+            # Where Pomelo refuses burns below zero, an override could only end in a failure.
             del self.fields["above_balance"]
         if not self.is_bound:
             only = list(cards[:2])
@@ -81,12 +83,30 @@ class AdjustmentReviewForm(forms.Form):
 
     def __init__(self, *args, offer_override: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        if not offer_override:
+        if not (offer_override and negative_balance_allowed()):
             del self.fields["override_balance"]
 
 
+class AdjustmentOutcomeForm(forms.Form):
+    """An approver settles an adjustment whose outcome at Pomelo is unknown. The button pressed
+    gives the decision; the comment records what the balance check showed."""
+
+    DECISIONS = [
+        ("resend", "Re-send with the same key"),
+        ("applied", "Close as applied"),
+        ("not_applied", "Close as not applied"),
+    ]
+
+    decision = forms.ChoiceField(choices=DECISIONS, widget=forms.HiddenInput)
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        error_messages={"required": "A comment is required: say what the balance at Pomelo showed."},
+        help_text="Required. Say what the balance at Pomelo showed; kept in the audit trail.",
+    )
+
+
 class AdjustmentCommentForm(forms.Form):
-    """Cancel and retry: a confirmation with an optional comment for the audit trail."""
+    """Cancel and resume: a confirmation with an optional comment for the audit trail."""
 
     comment = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),

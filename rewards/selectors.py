@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.models import BalanceSnapshot, Card, Member, RewardAccount
 from accounts.selectors import snapshot_lines
 from rewards.models import Adjustment, Approval, AuditEntry, LedgerEntry, RewardEvent
+from rewards.policies import negative_balance_allowed, submission_overdue
 
 CENT = Decimal("0.01")
 
@@ -228,19 +229,25 @@ def adjustment_balance_effect(*, adjustment: Adjustment) -> BalanceEffect:
 @dataclass(frozen=True)
 class AdjustmentActions:
     """Which buttons `user` gets on an adjustment. The services enforce the same rules; this
-    only decides what to offer, and explains why review is not possible."""
+    only decides what to offer, and explains why an action is not possible."""
 
     can_review: bool
     review_blocker: str
+    can_approve: bool  # within a review: False when Pomelo would refuse the debit anyway
+    approve_blocker: str
     can_cancel: bool
-    can_retry: bool
+    can_resume: bool  # a submission whose lease is over
+    can_decide: bool  # an outcome unknown: re-send, or close as applied or not applied
+    decide_blocker: str
+    can_check_balance: bool
 
 
 def adjustment_actions(*, adjustment: Adjustment, user) -> AdjustmentActions:
     State = Adjustment.State
     pending = adjustment.state == State.PENDING_APPROVAL
+    is_approver = user.has_perm("rewards.approve_adjustment")
     blocker = ""
-    if not user.has_perm("rewards.approve_adjustment"):
+    if not is_approver:
         blocker = "You do not have permission to approve or reject adjustments."
     elif not pending:
         blocker = (f"This adjustment is {adjustment.get_state_display().lower()}; only a request "
@@ -251,11 +258,90 @@ def adjustment_actions(*, adjustment: Adjustment, user) -> AdjustmentActions:
         blocker = "You requested this adjustment; another approver must review it."
     elif adjustment.approvals.filter(approver_id=user.pk).exists():
         blocker = "You already approved this adjustment; a different approver is needed."
+    approve_blocker = ""
+    effect = adjustment_balance_effect(adjustment=adjustment) if pending else None
+    if (effect is not None and adjustment.direction == Adjustment.Direction.DEBIT
+            and effect.above_available and not negative_balance_allowed()):
+        approve_blocker = (
+            f"This debit exceeds the available {adjustment.account_type} balance of "
+            f"{effect.available_before}, and Pomelo does not let a balance go below zero: it "
+            "would refuse it. It cannot be approved; reject it."
+        )
+    decide_blocker = ""
+    if adjustment.state == State.OUTCOME_UNKNOWN:
+        if not is_approver:
+            decide_blocker = "An approver decides the outcome of this adjustment."
+        elif adjustment.maker_id == user.pk:
+            decide_blocker = "You requested this adjustment; another approver must decide its outcome."
+    can_resume_perm = is_approver or user.has_perm("rewards.retry_adjustment")
     return AdjustmentActions(
         can_review=not blocker,
         review_blocker=blocker,
+        can_approve=not blocker and not approve_blocker,
+        approve_blocker=approve_blocker,
         can_cancel=pending and adjustment.maker_id == user.pk,
-        can_retry=adjustment.state == State.FAILED and user.has_perm("rewards.retry_adjustment"),
+        can_resume=can_resume_perm and submission_overdue(adjustment, now=timezone.now()),
+        can_decide=adjustment.state == State.OUTCOME_UNKNOWN and not decide_blocker,
+        decide_blocker=decide_blocker,
+        can_check_balance=user.has_perm("accounts.check_balance"),
+    )
+
+
+def adjustments_unsettled(*, now: datetime | None = None) -> QuerySet[Adjustment]:
+    """Adjustments sent to Pomelo whose outcome is not recorded: SUBMITTING past their lease
+    (the worker died, or the attempt failed and awaits its resume) or OUTCOME_UNKNOWN. Pomelo
+    may have applied them."""
+    now = now or timezone.now()
+    State = Adjustment.State
+    return Adjustment.objects.filter(
+        Q(state=State.OUTCOME_UNKNOWN)
+        | Q(state=State.SUBMITTING, lease_expires_at__lte=now)
+        | Q(state=State.SUBMITTING, lease_expires_at__isnull=True)
+    )
+
+
+@dataclass(frozen=True)
+class OutcomeEvidence:
+    """Pomelo's balance, from the latest check, beside what the adjustment would have made of
+    our ledger's balance at that same moment. A hint for the approver, not a proof: card
+    traffic Pomelo has not notified yet moves its balance too."""
+
+    snapshot: BalanceSnapshot | None
+    pomelo: Decimal | None
+    ledger: Decimal  # ours at the check; this adjustment is not booked while its outcome is unknown
+    if_applied: Decimal
+    fresh: bool  # checked after the latest attempt was sent
+
+    @property
+    def verdict(self) -> str:
+        if self.pomelo is None:
+            return "unknown"
+        if self.pomelo == self.if_applied:
+            return "applied"
+        if self.pomelo == self.ledger:
+            return "not_applied"
+        return "neither"
+
+
+def adjustment_outcome_evidence(*, adjustment: Adjustment) -> OutcomeEvidence:
+    snapshot = (
+        BalanceSnapshot.objects.filter(member_id=adjustment.member_id)
+        .select_related("requested_by").order_by("-created_at", "-id").first()
+    )
+    pomelo, ledger = None, Decimal("0.00")
+    if snapshot is not None and not snapshot.error:
+        raw = snapshot.balances.get(adjustment.account_type)
+        pomelo = Decimal(str(raw)) if raw not in (None, "") else Decimal("0.00")
+        ledger = Decimal(str(snapshot.ledger_balances.get(adjustment.account_type) or "0.00"))
+    elif snapshot is None:
+        account = RewardAccount.objects.filter(
+            member_id=adjustment.member_id, account_type=adjustment.account_type
+        ).first()
+        ledger = account.available_balance if account else Decimal("0.00")
+    fresh = bool(snapshot and adjustment.submitted_at and snapshot.created_at >= adjustment.submitted_at)
+    return OutcomeEvidence(
+        snapshot=snapshot, pomelo=pomelo, ledger=ledger,
+        if_applied=ledger + adjustment.signed_amount, fresh=fresh,
     )
 
 
@@ -342,6 +428,14 @@ TIMELINE_AUDIT_ACTIONS = (
     AuditEntry.Action.ADJUSTMENT_SUCCEEDED,
     AuditEntry.Action.ADJUSTMENT_FAILED,
     AuditEntry.Action.ADJUSTMENT_RETRIED,
+    AuditEntry.Action.ADJUSTMENT_RESUMED,
+    AuditEntry.Action.ADJUSTMENT_OUTCOME_UNKNOWN,
+    AuditEntry.Action.ADJUSTMENT_RESENT,
+    AuditEntry.Action.ADJUSTMENT_CLOSED,
+)
+NEEDS_ATTENTION_STATES = (Adjustment.State.FAILED, Adjustment.State.OUTCOME_UNKNOWN)
+ATTENTION_AUDIT_ACTIONS = (
+    AuditEntry.Action.ADJUSTMENT_FAILED, AuditEntry.Action.ADJUSTMENT_OUTCOME_UNKNOWN,
 )
 
 
@@ -402,7 +496,7 @@ def _adjustment_item(adjustment: Adjustment) -> TimelineItem:
         account_type=adjustment.account_type,
         actor=adjustment.maker.get_username(),
         adjustment_id=adjustment.pk,
-        attention=adjustment.state == Adjustment.State.FAILED,
+        attention=adjustment.state in NEEDS_ATTENTION_STATES,
     )
 
 
@@ -418,7 +512,7 @@ def _audit_item(entry: AuditEntry) -> TimelineItem:
         detail=" · ".join(part for part in (states, entry.comment) if part),
         actor=entry.actor_name,
         adjustment_id=entry.adjustment_id,
-        attention=entry.action == AuditEntry.Action.ADJUSTMENT_FAILED,
+        attention=entry.action in ATTENTION_AUDIT_ACTIONS,
     )
 
 

@@ -2,7 +2,12 @@
 
 from django_tasks import task
 
-from rewards.services.adjustments import adjustment_expire_overdue, adjustment_submit
+from rewards.services.adjustments import (
+    adjustment_expire_overdue,
+    adjustment_outcome_check,
+    adjustment_resume_overdue,
+    adjustment_submit,
+)
 from rewards.services.reconciliation import reconciliation_run
 
 
@@ -10,6 +15,29 @@ from rewards.services.reconciliation import reconciliation_run
 def adjustment_submit_task(*, adjustment_id: int) -> str:
     adjustment = adjustment_submit(adjustment_id=adjustment_id)
     return adjustment.state if adjustment else "skipped: already claimed or settled"
+
+
+@task()
+def adjustment_watchdog_task(*, adjustment_id: int, attempt: int) -> str:
+    """Queued with each claim to run when its lease ends: resumes the attempt if its worker
+    recorded nothing (the same key, inside the idempotency window), else does nothing."""
+    adjustment = adjustment_submit(adjustment_id=adjustment_id, watchdog_attempt=attempt)
+    return adjustment.state if adjustment else "nothing to resume"
+
+
+@task()
+def adjustment_resume_overdue_task() -> dict[str, str]:
+    """The sweep, for a scheduler: every overdue submission, resumed or handed to a person."""
+    return {str(pk): state for pk, state in adjustment_resume_overdue().items()}
+
+
+@task()
+def adjustment_outcome_check_task(
+    *, adjustment_id: int, actor_id: int | None = None, ip_address: str | None = None
+) -> int | None:
+    snapshot = adjustment_outcome_check(adjustment_id=adjustment_id, actor_id=actor_id,
+                                        ip_address=ip_address)
+    return snapshot.pk if snapshot else None
 
 
 @task()

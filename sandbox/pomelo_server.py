@@ -22,6 +22,10 @@ Control endpoints (no bearer token; fault injection never applies to them):
     POST   /_sandbox/faults   {"fail_next", "fail_status", "drop_next", "drop_after_apply_next",
                                "delay_ms", "delay_next", "fail_percent", "seed"}
     DELETE /_sandbox/faults   clear all faults
+    POST   /_sandbox/idempotency {"memory_seconds": N | null}  forget a key N seconds after its
+                              first use (null: never), to show what a re-send after Pomelo's
+                              memory ends does
+    POST   /_sandbox/clock    {"advance_seconds": N}  move the stand-in's clock (key memory) on
     GET    /_sandbox/effects  [?idempotency_key=K] per key: effects applied, requests, replays
     GET    /_sandbox/state    members, cards, balances, tokens issued, revoked and rejected
     DELETE /_sandbox/tokens   revoke every issued token (the next loyalty call gets 401)
@@ -184,6 +188,8 @@ class KeyRecord:
     replays: int = 0  # of those, answered from the stored response
     conflicts: int = 0  # refused because the body differed
     effects: list[dict[str, str]] = field(default_factory=list)
+    stored_at: float = 0.0  # the stand-in's clock when the key was (last) first used
+    forgotten: int = 0  # times the key memory ran out and the key was treated as new
 
 
 class SandboxHTTPError(Exception):
@@ -214,6 +220,7 @@ class PomeloSandboxApp:
         faults: dict[str, Any] | None = None,
         state_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
+        key_memory_seconds: float | None = None,
     ) -> None:
         self.client_id = client_id
         # Token expiry reads this clock, so a test can move time instead of waiting.
@@ -224,6 +231,7 @@ class PomeloSandboxApp:
         # One lock for the whole store: requests are tiny, and it makes "look up the key,
         # validate, apply, store the answer" atomic, as Pomelo's idempotency must be.
         self.lock = threading.RLock()
+        self._startup_key_memory = key_memory_seconds
         self._reset_locked()
         # Optional: members, balances and idempotency records survive a restart, so a demo's
         # back office and its stand-in keep agreeing from one `make run` to the next.
@@ -244,6 +252,13 @@ class PomeloSandboxApp:
         self.tokens_issued = 0
         self.tokens_revoked = 0
         self.faults = Faults()
+        # How long an idempotency key is remembered (Pomelo's is undocumented): None = forever.
+        self.key_memory_seconds: float | None = self._startup_key_memory
+        self.clock_offset = 0.0
+
+    def now(self) -> float:
+        """The stand-in's clock for key memory; tests move it on instead of waiting."""
+        return time.time() + self.clock_offset
 
     # --- WSGI entry point -----------------------------------------------------------------
 
@@ -427,6 +442,12 @@ class PomeloSandboxApp:
         fingerprint = _fingerprint(operation, account_type, payload)
         with self.lock:
             record = self.keys.get(key)
+            previous = None
+            memory = self.key_memory_seconds
+            if record is not None and memory is not None and self.now() - record.stored_at > memory:
+                # Forgotten: the key is new again, so a second send applies a second time. The
+                # counters carry over, so the effect count shows it.
+                previous, record = record, None
             if record is not None:
                 record.requests += 1
                 if not hmac.compare_digest(record.fingerprint, fingerprint):
@@ -439,7 +460,12 @@ class PomeloSandboxApp:
                 record.replays += 1
                 return record.status, record.body
             status, body, effect = self._apply_movement(account_type, operation, payload)
-            record = KeyRecord(fingerprint=fingerprint, status=status, body=body)
+            record = KeyRecord(fingerprint=fingerprint, status=status, body=body, stored_at=self.now())
+            if previous is not None:
+                record.requests += previous.requests
+                record.replays, record.conflicts = previous.replays, previous.conflicts
+                record.effects = list(previous.effects)
+                record.forgotten = previous.forgotten + 1
             if effect is not None:
                 record.effects.append(effect)
             # Only executed requests (applied, or refused for the balance) are remembered:
@@ -516,6 +542,23 @@ class PomeloSandboxApp:
             return 200, _json({"data": self.effects(query.get("idempotency_key", [None])[0])})
         if route == ("GET", "/_sandbox/state"):
             return 200, _json({"data": self.state()})
+        if route == ("POST", "/_sandbox/idempotency"):
+            payload = _parse_json(_read_body(environ)) or {}
+            memory = payload.get("memory_seconds") if isinstance(payload, dict) else None
+            if memory is not None and (isinstance(memory, bool) or not isinstance(memory, int | Decimal)
+                                       or memory < 0):
+                raise _BadRequest("memory_seconds must be a non-negative number or null.")
+            with self.lock:
+                self.key_memory_seconds = None if memory is None else float(memory)
+            return 200, _json({"data": {"memory_seconds": self.key_memory_seconds}})
+        if route == ("POST", "/_sandbox/clock"):
+            payload = _parse_json(_read_body(environ)) or {}
+            seconds = payload.get("advance_seconds") if isinstance(payload, dict) else None
+            if isinstance(seconds, bool) or not isinstance(seconds, int | Decimal) or seconds < 0:
+                raise _BadRequest("advance_seconds must be a non-negative number.")
+            with self.lock:
+                self.clock_offset += float(seconds)
+            return 200, _json({"data": {"clock_offset_seconds": self.clock_offset}})
         if route == ("DELETE", "/_sandbox/tokens"):
             with self.lock:
                 revoked = len(self.tokens)
@@ -617,7 +660,7 @@ class PomeloSandboxApp:
             "keys": {
                 key: {"fingerprint": r.fingerprint, "status": r.status, "body": r.body.decode(),
                       "requests": r.requests, "replays": r.replays, "conflicts": r.conflicts,
-                      "effects": r.effects}
+                      "effects": r.effects, "stored_at": r.stored_at, "forgotten": r.forgotten}
                 for key, r in self.keys.items()
             },
         }
@@ -637,7 +680,8 @@ class PomeloSandboxApp:
             self.keys[key] = KeyRecord(
                 fingerprint=data["fingerprint"], status=data["status"], body=data["body"].encode(),
                 requests=data["requests"], replays=data["replays"], conflicts=data["conflicts"],
-                effects=data["effects"],
+                effects=data["effects"], stored_at=data.get("stored_at", 0.0),
+                forgotten=data.get("forgotten", 0),
             )
 
     # --- introspection (also used directly by tests holding the app object) ------------------
@@ -660,6 +704,8 @@ class PomeloSandboxApp:
                 "tokens_rejected": len(self.rejected_tokens),
                 "rewards": list(self.rewards),
                 "faults": self.faults.as_dict(),
+                "key_memory_seconds": self.key_memory_seconds,
+                "clock_offset_seconds": self.clock_offset,
             }
 
     def _member_dict(self, member: Member) -> dict[str, Any]:
@@ -748,6 +794,7 @@ def serve(
     faults: dict[str, Any] | None = None,
     state_path: Path | None = None,
     clock: Callable[[], float] = time.monotonic,
+    key_memory_seconds: float | None = None,
 ) -> SandboxPomeloServer:
     """Bind the stand-in to host:port (0: any free port) without serving yet.
 
@@ -762,6 +809,7 @@ def serve(
         faults=faults,
         state_path=state_path,
         clock=clock,
+        key_memory_seconds=key_memory_seconds,
     )
     server = SandboxPomeloServer((host, port), _SandboxRequestHandler)
     server.set_app(app)
@@ -842,6 +890,7 @@ def _record_dict(record: KeyRecord | None) -> dict[str, Any]:
         "replays": record.replays,
         "conflicts": record.conflicts,
         "status": record.status,
+        "forgotten": record.forgotten,
         "effects": list(record.effects),
     }
 

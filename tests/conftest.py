@@ -37,6 +37,13 @@ def _postgres_only(request):
 
 
 @pytest.fixture(autouse=True)
+def _tasks_in_process(settings):
+    """Production queues tasks in the database for a worker; tests run them in-process (after
+    the commit), unless a test chooses another backend."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
 def _webhook_settings(settings):
     settings.POMELO_WEBHOOK_KEYS = {TEST_API_KEY: base64.b64decode(TEST_API_SECRET)}
     settings.POMELO_WEBHOOK_ALLOWED_IPS = []

@@ -79,6 +79,14 @@ class SandboxPomelo:
     def clear_faults(self) -> dict[str, Any]:
         return self._control("DELETE", "/_sandbox/faults")
 
+    def set_key_memory(self, seconds: int | None) -> dict[str, Any]:
+        """Forget idempotency keys `seconds` after their first use (None: never)."""
+        return self._control("POST", "/_sandbox/idempotency", {"memory_seconds": seconds})
+
+    def advance_clock(self, seconds: int) -> dict[str, Any]:
+        """Move the stand-in's clock on, so its key memory runs out without waiting."""
+        return self._control("POST", "/_sandbox/clock", {"advance_seconds": seconds})
+
     def effects(self, idempotency_key: str | None = None) -> dict[str, Any]:
         """Per idempotency key: effects applied (`count`, `effects`), `requests`, `replays`.
 

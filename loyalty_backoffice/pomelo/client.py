@@ -1,8 +1,9 @@
 """Client for Pomelo's Loyalty API: balance, mint (credit) and burn (debit).
 
 What it guarantees, because the back office's ledger depends on it:
-- one business operation keeps ONE idempotency key across every retry, so a retry after a
-  timeout can't credit twice;
+- one business operation keeps ONE idempotency key across every retry, so that a retry after
+  a timeout does not credit twice while Pomelo remembers the key; how long it does is not
+  documented, so the caller bounds the retries (`retry_until`);
 - amounts leave exactly as given (a Decimal written as a JSON literal, never through float);
 - every exchange is logged and returned (sanitized request, status, raw body) for the audit
   trail, without the bearer token or the client secret.
@@ -17,6 +18,7 @@ import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -159,8 +161,13 @@ class PomeloClient:
         amount: Decimal,
         reason: str,
         idempotency_key: str,
+        retry_until: datetime | None = None,
     ) -> PomeloResponse:
-        """Credit `amount` to the card's `account_type` account."""
+        """Credit `amount` to the card's `account_type` account.
+
+        `retry_until`: no retry (nor the repeat after a 401) starts after this moment; the
+        caller's bound on how long Pomelo is trusted to remember the key.
+        """
         return self._move(
             "mint",
             account_type=account_type,
@@ -168,6 +175,7 @@ class PomeloClient:
             amount=amount,
             reason=reason,
             idempotency_key=idempotency_key,
+            retry_until=retry_until,
         )
 
     def burn(
@@ -178,8 +186,9 @@ class PomeloClient:
         amount: Decimal,
         reason: str,
         idempotency_key: str,
+        retry_until: datetime | None = None,
     ) -> PomeloResponse:
-        """Debit `amount` from the card's `account_type` account."""
+        """Debit `amount` from the card's `account_type` account (`retry_until` as in mint)."""
         return self._move(
             "burn",
             account_type=account_type,
@@ -187,6 +196,7 @@ class PomeloClient:
             amount=amount,
             reason=reason,
             idempotency_key=idempotency_key,
+            retry_until=retry_until,
         )
 
     # --- internals ----------------------------------------------------------------------
@@ -200,6 +210,7 @@ class PomeloClient:
         amount: Decimal,
         reason: str,
         idempotency_key: str,
+        retry_until: datetime | None = None,
     ) -> PomeloResponse:
         if account_type not in self.account_types:
             raise ValueError(
@@ -212,7 +223,9 @@ class PomeloClient:
             amount=amount, reason=reason, card_id=card_id, amount_format=self.amount_format
         )
         url = f"{self.base_url}/loyalty/v1/accounts/{quote(account_type, safe='')}/{operation}"
-        return self._send("POST", url, body=body, idempotency_key=idempotency_key)
+        return self._send(
+            "POST", url, body=body, idempotency_key=idempotency_key, retry_until=retry_until
+        )
 
     def _send(
         self,
@@ -222,6 +235,7 @@ class PomeloClient:
         body: str | None = None,
         idempotency_key: str | None = None,
         require_json_object: bool = False,
+        retry_until: datetime | None = None,
     ) -> PomeloResponse:
         request_record: dict[str, Any] = {
             "method": method,
@@ -239,23 +253,34 @@ class PomeloClient:
         key_note = f", idempotency key {idempotency_key}" if idempotency_key else ""
 
         attempts = 0
+        uncertain = 0  # attempts that ended without telling whether Pomelo acted
         retries_used = 0
         reauthenticated = False
+
+        def may_retry(delay: float) -> bool:
+            if retries_used >= self.max_retries:
+                return False
+            return retry_until is None or _now_timestamp() + delay < retry_until.timestamp()
+
+        def may_retry_after_401() -> bool:
+            return retry_until is None or _now_timestamp() < retry_until.timestamp()
+
         while True:
             try:
                 token = self.tokens.get_token()
             except PomeloUnavailable as exc:
                 # The token endpoint is part of the same outage: it uses the same retry budget.
-                if retries_used < self.max_retries:
+                delay = self._backoff(retries_used + 1, retry_after=None)
+                if may_retry(delay):
                     retries_used += 1
-                    self._pause(retries_used, retry_after=None)
+                    self._sleep(retries_used, delay)
                     continue
                 # A bare raise: `from exc` would make the error its own cause and hide the
                 # network failure underneath from tracebacks.
-                _with_context(exc, request_record, attempts)
+                _with_context(exc, request_record, attempts, uncertain)
                 raise
             except PomeloError as exc:
-                _with_context(exc, request_record, attempts)
+                _with_context(exc, request_record, attempts, uncertain)
                 raise
 
             attempts += 1
@@ -280,15 +305,19 @@ class PomeloClient:
                     attempts,
                     key_note,
                 )
-                if retries_used < self.max_retries:
+                uncertain += 1
+                delay = self._backoff(retries_used + 1, retry_after=None)
+                if may_retry(delay):
                     retries_used += 1
-                    self._pause(retries_used, retry_after=None)
+                    self._sleep(retries_used, delay)
                     continue
-                raise PomeloUnavailable(
+                error = PomeloUnavailable(
                     f"Pomelo could not be reached: {_describe_failure(exc)} ({attempts} attempt(s)).",
                     request=request_record,
                     attempts=attempts,
-                ) from exc
+                )
+                error.uncertain_attempts = uncertain
+                raise error from exc
 
             status = response.status_code
             # JSON is UTF-8 by definition; decoding ourselves avoids requests' charset guessing.
@@ -305,7 +334,7 @@ class PomeloClient:
             )
             logger.debug("pomelo request body %s; response body %s", body, raw_body[:_LOG_BODY_CHARS])
 
-            if status == 401 and not reauthenticated:
+            if status == 401 and not reauthenticated and may_retry_after_401():
                 # Pomelo may have invalidated the token before our cached expiry. It hands back
                 # the same token until expiry, so revoke it, fetch a new one and repeat once.
                 # A second 401 means the credentials themselves fail.
@@ -331,19 +360,25 @@ class PomeloClient:
                     attempts=attempts,
                     request=request_record,
                 )
-            if _is_retryable_status(status) and retries_used < self.max_retries:
-                retries_used += 1
-                self._pause(retries_used, retry_after=_retry_after_seconds(response))
-                continue
-            raise error_for_response(
+            if status >= 500:
+                uncertain += 1
+            if _is_retryable_status(status):
+                delay = self._backoff(retries_used + 1, retry_after=_retry_after_seconds(response))
+                if may_retry(delay):
+                    retries_used += 1
+                    self._sleep(retries_used, delay)
+                    continue
+            error = error_for_response(
                 status,
                 raw_body,
                 reason=response.reason,
                 request=request_record,
                 attempts=attempts,
             )
+            error.uncertain_attempts = uncertain
+            raise error
 
-    def _pause(self, retry_number: int, *, retry_after: float | None) -> None:
+    def _backoff(self, retry_number: int, *, retry_after: float | None) -> float:
         # Exponential backoff with full jitter: many workers retrying after the same outage
         # spread out instead of hitting Pomelo in lockstep.
         ceiling = min(self.backoff_max_seconds, self.backoff_seconds * (2 ** (retry_number - 1)))
@@ -351,6 +386,9 @@ class PomeloClient:
         if retry_after is not None:
             # Pomelo asked for a pause (429/503): honour it, within our own ceiling.
             delay = max(delay, min(retry_after, self.backoff_max_seconds))
+        return delay
+
+    def _sleep(self, retry_number: int, delay: float) -> None:
         logger.info("pomelo retry %d in %.3f s", retry_number, delay)
         time.sleep(delay)
 
@@ -579,9 +617,16 @@ def _ms_since(started: float) -> float:
     return (time.monotonic() - started) * 1000
 
 
-def _with_context(exc: PomeloError, request: dict[str, Any], attempts: int) -> PomeloError:
+def _with_context(
+    exc: PomeloError, request: dict[str, Any], attempts: int, uncertain: int = 0
+) -> PomeloError:
     # Token errors are raised without knowing which call needed the token; attach it so the
     # failed operation's record shows what was attempted.
     exc.request = request
     exc.attempts = attempts
+    exc.uncertain_attempts = uncertain
     return exc
+
+
+def _now_timestamp() -> float:
+    return datetime.now(UTC).timestamp()

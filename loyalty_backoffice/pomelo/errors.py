@@ -45,6 +45,10 @@ class PomeloError(Exception):
             self.transient = transient
         self.request = request
         self.attempts = attempts
+        # Of `attempts`, how many ended without an answer that says whether Pomelo acted (a
+        # timeout, a cut connection, a 5xx): an earlier one of those may have been applied even
+        # when the last attempt was refused.
+        self.uncertain_attempts = 0
 
     def __str__(self) -> str:
         details = [f"HTTP {self.status_code}" if self.status_code is not None else None]

@@ -5,6 +5,7 @@ The views parse input, call one service and show its answer; the services hold t
 """
 
 import csv
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from functools import partial
@@ -13,12 +14,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
@@ -27,17 +29,24 @@ from rewards.admin.filters import (
     AccountTypeFilter,
     ApproverFilter,
     CreatedBetweenFilter,
+    SubmissionAttentionFilter,
     WaitingForMyApprovalFilter,
 )
 from rewards.audit import audit_record
-from rewards.forms import AdjustmentCommentForm, AdjustmentReviewForm
+from rewards.forms import AdjustmentCommentForm, AdjustmentOutcomeForm, AdjustmentReviewForm
 from rewards.models import Adjustment, Approval, AuditEntry
+from rewards.policies import (
+    idempotency_window_end,
+    may_send_automatically,
+    negative_balance_allowed,
+)
 from rewards.selectors import (
     adjustment_actions,
     adjustment_approvals,
     adjustment_balance_effect,
     adjustment_csv_rows,
     adjustment_history,
+    adjustment_outcome_evidence,
     adjustment_totals,
     adjustments_waiting_for,
     member_recent_adjustments,
@@ -46,8 +55,10 @@ from rewards.services.adjustments import (
     AdjustmentError,
     adjustment_approve,
     adjustment_cancel,
+    adjustment_decide,
+    adjustment_outcome_check_request,
     adjustment_reject,
-    adjustment_retry,
+    adjustment_resume,
 )
 
 State = Adjustment.State
@@ -82,6 +93,18 @@ def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
         yield "".join(chunk)
 
 
+def _outside_request_transaction(view):
+    """Run the view without ATOMIC_REQUESTS' transaction: its service commits on its own, so a
+    task run in-process (development) never runs inside the request's transaction, and the
+    page reports the state the adjustment is really in."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    return transaction.non_atomic_requests(wrapper)
+
+
 def _pretty_json(value) -> str:
     if value in (None, "", {}):
         return ""
@@ -101,7 +124,8 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_display_links = ["id", "created_at"]
     list_filter = [
-        WaitingForMyApprovalFilter, "state", AccountTypeFilter, "direction", "reason_code",
+        WaitingForMyApprovalFilter, "state", SubmissionAttentionFilter, AccountTypeFilter,
+        "direction", "reason_code",
         ("maker", admin.RelatedOnlyFieldListFilter), ApproverFilter, CreatedBetweenFilter,
     ]
     search_fields = [
@@ -125,7 +149,8 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]}),
         ("Approval", {"fields": ["state", "approvals_display", "balance_override", "approved_at"]}),
         ("Pomelo", {"fields": [
-            "submitted_at", "submit_attempts", "completed_at", "pomelo_status_code",
+            "first_sent_at", "idempotency_window_end", "submitted_at", "lease_expires_at",
+            "submit_attempts", "completed_at", "resolved_by", "pomelo_status_code",
             "pomelo_reference", "idempotency_key", "failure_reason", "pomelo_request_display",
             "pomelo_response_display",
         ]}),
@@ -133,9 +158,10 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = [
         "member_link", "card", "account_type", "direction", "amount", "reason_code", "reason_text",
         "maker", "created_at", "expires_at", "state", "approvals_display", "balance_override",
-        "approved_at", "submitted_at", "submit_attempts", "completed_at", "pomelo_status_code",
-        "pomelo_reference", "idempotency_key", "failure_reason", "pomelo_request_display",
-        "pomelo_response_display",
+        "approved_at", "first_sent_at", "idempotency_window_end", "submitted_at",
+        "lease_expires_at", "submit_attempts", "completed_at", "resolved_by",
+        "pomelo_status_code", "pomelo_reference", "idempotency_key", "failure_reason",
+        "pomelo_request_display", "pomelo_response_display",
     ]
 
     # --- list and detail --------------------------------------------------------------
@@ -180,6 +206,12 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             given = obj.approvals.count()
         return f"{given} of {obj.approvals_required}"
 
+    @admin.display(description="idempotency window ends")
+    def idempotency_window_end(self, obj: Adjustment):
+        # Until then a submission is retried and resumed automatically; after, a person decides.
+        end = idempotency_window_end(obj)
+        return formats.localize(timezone.template_localtime(end)) if end else "—"
+
     @admin.display(description="Pomelo request")
     def pomelo_request_display(self, obj: Adjustment):
         text = _pretty_json(obj.pomelo_request)
@@ -216,6 +248,9 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "user_actions": adjustment_actions(adjustment=adjustment, user=request.user),
                 "approvals": adjustment_approvals(adjustment=adjustment),
                 "history": adjustment_history(adjustment=adjustment),
+                "evidence": (adjustment_outcome_evidence(adjustment=adjustment)
+                             if adjustment.state == State.OUTCOME_UNKNOWN else None),
+                "window_end": idempotency_window_end(adjustment),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -226,9 +261,13 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("export/", wrap(self.export_view), name="{}_{}_export".format(*info)),
-            path("<path:object_id>/review/", wrap(self.review_view), name="{}_{}_review".format(*info)),
+            path("<path:object_id>/review/", wrap(_outside_request_transaction(self.review_view)),
+                 name="{}_{}_review".format(*info)),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name="{}_{}_cancel".format(*info)),
-            path("<path:object_id>/retry/", wrap(self.retry_view), name="{}_{}_retry".format(*info)),
+            path("<path:object_id>/resume/", wrap(_outside_request_transaction(self.resume_view)),
+                 name="{}_{}_resume".format(*info)),
+            path("<path:object_id>/outcome/", wrap(_outside_request_transaction(self.outcome_view)),
+                 name="{}_{}_outcome".format(*info)),
             *super().get_urls(),
         ]
 
@@ -246,6 +285,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def _render(self, request, template: str, adjustment: Adjustment, title: str, **context):
         if "effect" not in context:
             context["effect"] = adjustment_balance_effect(adjustment=adjustment)
+        context.setdefault("window_end", idempotency_window_end(adjustment))
         return TemplateResponse(request, template, {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -283,27 +323,46 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except AdjustmentError as exc:
                 form.add_error(None, str(exc))
                 adjustment.refresh_from_db()
+                effect = adjustment_balance_effect(adjustment=adjustment)
             else:
-                self.message_user(request, self._decision_message(adjustment), messages.SUCCESS)
+                self.message_user(request, *self._state_message(adjustment, "approved"))
                 return self._detail_redirect(adjustment)
         return self._render(
             request, "admin/rewards/adjustment/review.html", adjustment,
             f"Review adjustment #{adjustment.pk}",
             form=form,
             effect=effect,
+            negative_balance_allowed=negative_balance_allowed(),
             user_actions=adjustment_actions(adjustment=adjustment, user=request.user),
             recent=member_recent_adjustments(member=adjustment.member, exclude_id=adjustment.pk),
         )
 
     @staticmethod
-    def _decision_message(adjustment: Adjustment) -> str:
+    def _state_message(adjustment: Adjustment, done: str) -> tuple[str, int]:
+        """What the person's action led to, as the adjustment now stands (a task may already
+        have run in-process): never a success where the outcome is a failure or unknown."""
+        adjustment.refresh_from_db()
+        pk = adjustment.pk
         if adjustment.state == State.REJECTED:
-            return f"Adjustment #{adjustment.pk} rejected. Nothing was sent to Pomelo."
+            return f"Adjustment #{pk} rejected. Nothing was sent to Pomelo.", messages.SUCCESS
         if adjustment.state == State.PENDING_APPROVAL:
             missing = adjustment.approvals_required - adjustment.approvals.count()
-            return (f"Your approval of adjustment #{adjustment.pk} is recorded; it needs "
-                    f"{missing} more approval{'s' if missing != 1 else ''} from someone else.")
-        return f"Adjustment #{adjustment.pk} approved; it is being sent to Pomelo."
+            return (f"Your approval of adjustment #{pk} is recorded; it needs "
+                    f"{missing} more approval{'s' if missing != 1 else ''} from someone else.",
+                    messages.SUCCESS)
+        if adjustment.state == State.SUCCEEDED:
+            return f"Adjustment #{pk} {done} and applied at Pomelo.", messages.SUCCESS
+        if adjustment.state == State.FAILED:
+            return (f"Adjustment #{pk} {done}, but it ended failed: {adjustment.failure_reason}",
+                    messages.ERROR)
+        if adjustment.state == State.OUTCOME_UNKNOWN:
+            return (f"Adjustment #{pk} {done}, but its outcome at Pomelo is unknown: "
+                    f"{adjustment.failure_reason}", messages.WARNING)
+        if adjustment.state == State.SUBMITTING and adjustment.failure_reason:
+            return (f"Adjustment #{pk} {done}; its attempt failed and it will be sent again: "
+                    f"{adjustment.failure_reason}", messages.WARNING)
+        return (f"Adjustment #{pk} {done}; it is being sent to Pomelo. This page shows the "
+                "outcome once Pomelo has answered.", messages.INFO)
 
     def cancel_view(self, request, object_id):
         """The maker withdraws their own pending request."""
@@ -318,22 +377,77 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             done=lambda a: f"Adjustment #{a.pk} cancelled. Nothing was sent to Pomelo.",
         )
 
-    def retry_view(self, request, object_id):
-        """Send a failed adjustment to Pomelo again, with its original idempotency key."""
-        if not request.user.has_perm("rewards.retry_adjustment"):
+    def resume_view(self, request, object_id):
+        """Have a submission whose lease is over picked up now: sent again with its key inside
+        the idempotency window, or handed to an approver's decision past it."""
+        user = request.user
+        if not (user.has_perm("rewards.approve_adjustment") or user.has_perm("rewards.retry_adjustment")):
             raise PermissionDenied
         adjustment = self._adjustment(request, object_id)
         return self._comment_action(
             request, adjustment,
-            act=partial(adjustment_retry, adjustment_id=adjustment.pk, approver=request.user),
-            template="admin/rewards/adjustment/retry.html",
-            title=f"Retry adjustment #{adjustment.pk}",
-            done=lambda a: (f"Adjustment #{a.pk} is being sent to Pomelo again "
-                            f"(idempotency key {a.idempotency_key})."),
+            act=partial(adjustment_resume, adjustment_id=adjustment.pk, actor=user),
+            template="admin/rewards/adjustment/resume.html",
+            title=f"Resume adjustment #{adjustment.pk}",
+            done=lambda a: self._state_message(a, "resumed"),
+            may_resend=adjustment.state != State.SUBMITTING or self._inside_window(adjustment),
         )
 
-    def _comment_action(self, request, adjustment, *, act, template, title, done):
-        """A confirmation page with an optional comment: GET shows it, POST calls `act`."""
+    @staticmethod
+    def _inside_window(adjustment: Adjustment) -> bool:
+        return may_send_automatically(adjustment, at=timezone.now())
+
+    def outcome_view(self, request, object_id):
+        """An adjustment whose outcome is unknown: the balance at Pomelo beside the expected
+        change, and the approver's decision (re-send, or close as applied or not applied)."""
+        user = request.user
+        if not user.has_perm("rewards.approve_adjustment"):
+            raise PermissionDenied
+        adjustment = self._adjustment(request, object_id)
+        here = reverse("admin:rewards_adjustment_outcome", args=[adjustment.pk])
+        if request.method == "POST" and "check_balance" in request.POST:
+            try:
+                adjustment_outcome_check_request(
+                    adjustment_id=adjustment.pk, actor=user, ip_address=client_ip(request)
+                )
+            except AdjustmentError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, "Balance check at Pomelo requested: its answer shows "
+                                  "here once Pomelo has given it.", messages.INFO)
+            return HttpResponseRedirect(here)
+        form = AdjustmentOutcomeForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            decision = form.cleaned_data["decision"]
+            try:
+                adjustment = adjustment_decide(
+                    adjustment_id=adjustment.pk, approver=user, decision=decision,
+                    comment=form.cleaned_data["comment"], ip_address=client_ip(request),
+                )
+            except AdjustmentError as exc:
+                form.add_error(None, str(exc))
+                adjustment.refresh_from_db()
+            else:
+                done = {"resend": "re-sent with the same idempotency key",
+                        "applied": "closed as applied; the ledger booked it",
+                        "not_applied": "closed as not applied"}[decision]
+                if decision == "not_applied":
+                    adjustment.refresh_from_db()
+                    self.message_user(request, f"Adjustment #{adjustment.pk} {done}. Nothing was "
+                                      "booked; a new request can follow.", messages.SUCCESS)
+                else:
+                    self.message_user(request, *self._state_message(adjustment, done))
+                return self._detail_redirect(adjustment)
+        return self._render(
+            request, "admin/rewards/adjustment/outcome.html", adjustment,
+            f"Outcome of adjustment #{adjustment.pk}",
+            form=form, evidence=adjustment_outcome_evidence(adjustment=adjustment),
+            user_actions=adjustment_actions(adjustment=adjustment, user=user),
+        )
+
+    def _comment_action(self, request, adjustment, *, act, template, title, done, **context):
+        """A confirmation page with an optional comment: GET shows it, POST calls `act`.
+        `done` gives the message for the result, text or (text, level)."""
         form = AdjustmentCommentForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -342,11 +456,14 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 form.add_error(None, str(exc))
                 adjustment.refresh_from_db()
             else:
-                self.message_user(request, done(adjustment), messages.SUCCESS)
+                message = done(adjustment)
+                text, level = message if isinstance(message, tuple) else (message, messages.SUCCESS)
+                self.message_user(request, text, level)
                 return self._detail_redirect(adjustment)
         return self._render(
             request, template, adjustment, title,
             form=form, user_actions=adjustment_actions(adjustment=adjustment, user=request.user),
+            **context,
         )
 
     # --- finance ------------------------------------------------------------------------

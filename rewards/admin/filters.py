@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from rewards.models import Approval
-from rewards.selectors import adjustments_waiting_for
+from rewards.models import Adjustment, Approval
+from rewards.selectors import adjustments_unsettled, adjustments_waiting_for
 
 
 class WaitingForMyApprovalFilter(admin.SimpleListFilter):
@@ -29,6 +29,29 @@ class WaitingForMyApprovalFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == self.MINE:
             return adjustments_waiting_for(user=request.user, queryset=queryset)
+        return queryset
+
+
+class SubmissionAttentionFilter(admin.SimpleListFilter):
+    """Submissions whose outcome is not recorded: their lease ran out (the worker died, or the
+    attempt failed and waits to be resumed), or their outcome is unknown and an approver must
+    decide."""
+
+    title = "outcome not recorded"
+    parameter_name = "unsettled"
+    LEASE_OVER = "lease_over"
+    ANY = "any"
+
+    def lookups(self, request, model_admin):
+        return [(self.ANY, "Any (lease over or outcome unknown)"),
+                (self.LEASE_OVER, "Submitting, lease over")]
+
+    def queryset(self, request, queryset):
+        unsettled = adjustments_unsettled().values("pk")
+        if self.value() == self.ANY:
+            return queryset.filter(pk__in=unsettled)
+        if self.value() == self.LEASE_OVER:
+            return queryset.filter(pk__in=unsettled, state=Adjustment.State.SUBMITTING)
         return queryset
 
 

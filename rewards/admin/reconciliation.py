@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.db.models import Q
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline
 from rewards.admin.filters import account_type_filter, date_range_filter
@@ -40,16 +40,17 @@ class DriftingFilter(admin.SimpleListFilter):
 
 class ReconciliationResultInline(ReadOnlyInline):
     model = ReconciliationResult
-    fields = ["account", "ledger_available", "pomelo_available", "difference", "drifting", "error"]
+    fields = ["member", "account_type", "ledger_available", "pomelo_available", "difference",
+              "drifting", "error", "note"]
     readonly_fields = fields
-    ordering = ["account_id"]
+    ordering = ["member_id", "account_type"]
     verbose_name_plural = "drifting or failed accounts"
 
     def get_queryset(self, request):
         # A run covers every account; its page lists only those that need a look.
         return (
             super().get_queryset(request).filter(Q(drifting=True) | ~Q(error=""))
-            .select_related("account__member")
+            .select_related("member")
         )
 
 
@@ -57,7 +58,7 @@ class ReconciliationResultInline(ReadOnlyInline):
 class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id", "started_at", "finished_at", "status", "members_checked", "accounts_drifting",
-        "errors", "started_by",
+        "errors", "adjustments_unsettled", "started_by",
     ]
     list_filter = ["status"]
     date_hierarchy = "started_at"
@@ -65,7 +66,8 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     fields = [
         "started_at", "finished_at", "status", "started_by", "members_checked",
-        "accounts_drifting", "errors", "drifting_results",
+        "accounts_drifting", "errors", "drifting_results", "adjustments_unsettled",
+        "unsettled_adjustments_display",
     ]
     readonly_fields = fields
     inlines = [ReconciliationResultInline]
@@ -77,29 +79,43 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             '<a href="{}?run__id__exact={}&amp;drift=all">All results of this run</a>', url, obj.pk
         )
 
+    @admin.display(description="adjustments of unrecorded outcome")
+    def unsettled_adjustments_display(self, obj: ReconciliationRun):
+        # Sent to Pomelo, outcome not recorded (lease over, or outcome unknown) when the run
+        # started: Pomelo may have applied them, so they may explain part of the drift.
+        if not obj.unsettled_adjustments:
+            return "None"
+        items = format_html_join(
+            "", '<li><a href="{}">#{}</a> {} · {} {} {} (key <code>{}</code>)</li>',
+            (
+                (reverse("admin:rewards_adjustment_change", args=[item["id"]]), item["id"],
+                 item["state"], item["member"], item["account_type"], item["signed_amount"],
+                 item["idempotency_key"])
+                for item in obj.unsettled_adjustments
+            ),
+        )
+        return format_html('<ul style="margin: 0">{}</ul>', items)
+
 
 @admin.register(ReconciliationResult)
 class ReconciliationResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
-        "checked_at", "member", "account_type", "ledger_available", "pomelo_available",
-        "difference", "drifting", "error", "run",
+        "checked_at", "member_link", "account_type", "ledger_available", "pomelo_available",
+        "difference", "drifting", "error", "note", "run",
     ]
-    # A run writes one result per account: no DISTINCT of account types, no date_hierarchy.
+    # A run writes one result per member and account type: no DISTINCT of account types, no
+    # date_hierarchy.
     list_filter = [
-        DriftingFilter, account_type_filter("account__account_type"),
+        DriftingFilter, account_type_filter("account_type"),
         date_range_filter("checked_at", "checked between"),
     ]
-    search_fields = ["=account__member__pomelo_user_id", "account__member__name"]
-    list_select_related = ["account__member", "run"]
+    search_fields = ["=member__pomelo_user_id", "member__name"]
+    list_select_related = ["member", "run"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     show_facets = admin.ShowFacets.NEVER
 
-    @admin.display(description="member", ordering="account__member__pomelo_user_id")
-    def member(self, obj: ReconciliationResult):
-        url = reverse("admin:accounts_member_change", args=[obj.account.member_id])
-        return format_html('<a href="{}">{}</a>', url, obj.account.member)
-
-    @admin.display(description="account type", ordering="account__account_type")
-    def account_type(self, obj: ReconciliationResult):
-        return obj.account.account_type
+    @admin.display(description="member", ordering="member__pomelo_user_id")
+    def member_link(self, obj: ReconciliationResult):
+        url = reverse("admin:accounts_member_change", args=[obj.member_id])
+        return format_html('<a href="{}">{}</a>', url, obj.member)

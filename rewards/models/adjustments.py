@@ -35,7 +35,11 @@ class Adjustment(models.Model):
         PENDING_APPROVAL = "pending_approval", "Pending approval"
         APPROVED = "approved", "Approved"
         SUBMITTING = "submitting", "Submitting to Pomelo"
+        # Sent, but Pomelo's answer is not known and the idempotency window has passed: a person
+        # re-sends it or closes it as applied or not applied.
+        OUTCOME_UNKNOWN = "outcome_unknown", "Outcome unknown"
         SUCCEEDED = "succeeded", "Succeeded"
+        # Final: Pomelo refused it (or a person closed it as not applied). Nothing was applied.
         FAILED = "failed", "Failed"
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
@@ -53,12 +57,13 @@ class Adjustment(models.Model):
         MIGRATION = "migration", "Migration"
         OTHER = "other", "Other"
 
-    OPEN_STATES = (State.PENDING_APPROVAL, State.APPROVED, State.SUBMITTING)
+    OPEN_STATES = (State.PENDING_APPROVAL, State.APPROVED, State.SUBMITTING, State.OUTCOME_UNKNOWN)
     TRANSITIONS = {
         State.PENDING_APPROVAL: {State.APPROVED, State.REJECTED, State.CANCELLED, State.EXPIRED},
         State.APPROVED: {State.SUBMITTING},
-        State.SUBMITTING: {State.SUCCEEDED, State.FAILED},
-        State.FAILED: {State.APPROVED},
+        State.SUBMITTING: {State.SUCCEEDED, State.FAILED, State.OUTCOME_UNKNOWN},
+        # A person re-sends it (back to APPROVED, same key) or closes it as applied or not.
+        State.OUTCOME_UNKNOWN: {State.APPROVED, State.SUCCEEDED, State.FAILED},
     }
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="adjustments")
@@ -85,7 +90,17 @@ class Adjustment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     expires_at = models.DateTimeField()
     approved_at = models.DateTimeField(null=True, blank=True)
-    submitted_at = models.DateTimeField(null=True, blank=True)
+    first_sent_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the first attempt was claimed; the idempotency window counts from here.",
+    )
+    submitted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the latest attempt was claimed."
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="If the latest attempt has recorded nothing by then, its worker is presumed dead.",
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     submit_attempts = models.PositiveIntegerField(default=0)
     pomelo_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -93,6 +108,10 @@ class Adjustment(models.Model):
     pomelo_response = models.TextField(blank=True)
     pomelo_reference = models.CharField(max_length=200, blank=True)
     failure_reason = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The approver who closed an adjustment of unknown outcome as applied or not.",
+    )
 
     objects = AdjustmentQuerySet.as_manager()
 
@@ -100,13 +119,15 @@ class Adjustment(models.Model):
         ordering = ["-created_at", "-id"]
         permissions = [
             ("approve_adjustment", "Can approve or reject adjustments"),
-            ("retry_adjustment", "Can retry a failed adjustment"),
+            ("retry_adjustment", "Can resume a submission to Pomelo"),
             ("export_adjustment", "Can export adjustments as CSV"),
         ]
         constraints = [
             models.UniqueConstraint(
                 fields=["member", "account_type", "direction"],
-                condition=models.Q(state__in=["pending_approval", "approved", "submitting"]),
+                condition=models.Q(
+                    state__in=["pending_approval", "approved", "submitting", "outcome_unknown"]
+                ),
                 name="adjustment_one_open_per_member_type_direction",
             ),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="adjustment_amount_positive"),

@@ -19,7 +19,7 @@ class NotificationKind(models.TextChoices):
 
 
 class RewardEvent(models.Model):
-    """One reward: a card transaction × account type. Its state follows design.md's table."""
+    """One reward: a card transaction × account type. Its state follows the README's lifecycle table."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -96,6 +96,12 @@ class LedgerEntry(AppendOnlyModel):
                     | models.Q(reward_event__isnull=True, adjustment__isnull=False)
                 ),
                 name="ledger_entry_has_one_cause",
+            ),
+            # An adjustment moves the ledger once, however its outcome was settled (Pomelo's
+            # answer, or a person closing it as applied).
+            models.UniqueConstraint(
+                fields=["adjustment"], condition=models.Q(adjustment__isnull=False),
+                name="ledger_entry_one_per_adjustment",
             ),
         ]
 

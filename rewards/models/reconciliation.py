@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import RewardAccount
+from accounts.models import Member, RewardAccount
 
 
 class ReconciliationRun(models.Model):
@@ -22,6 +22,14 @@ class ReconciliationRun(models.Model):
     members_checked = models.PositiveIntegerField(default=0)
     accounts_drifting = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
+    adjustments_unsettled = models.PositiveIntegerField(
+        default=0, help_text="Adjustments sent to Pomelo whose outcome we have not recorded."
+    )
+    unsettled_adjustments = models.JSONField(
+        default=list, blank=True,
+        help_text="Those adjustments as they stood during the run: their Pomelo outcome may be "
+                  "part of the drift.",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -31,15 +39,23 @@ class ReconciliationRun(models.Model):
 
 
 class ReconciliationResult(models.Model):
+    """One member and account type in one run. Pomelo may report a type we hold no account for
+    (then `account` is empty and our side is zero); `account_type` is empty only on the row
+    that records a failed balance request for a member with no account at all."""
+
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="results")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="reconciliations")
+    account_type = models.CharField(max_length=32, blank=True)
     account = models.ForeignKey(
-        RewardAccount, on_delete=models.PROTECT, related_name="reconciliations"
+        RewardAccount, on_delete=models.PROTECT, related_name="reconciliations",
+        null=True, blank=True,
     )
     ledger_available = models.DecimalField(max_digits=18, decimal_places=2)
     pomelo_available = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     difference = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     drifting = models.BooleanField(default=False, db_index=True)
     error = models.TextField(blank=True)
+    note = models.TextField(blank=True, help_text="E.g. an adjustment of unknown outcome here.")
     checked_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -55,4 +71,5 @@ class ReconciliationResult(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account}: ledger {self.ledger_available} vs Pomelo {self.pomelo_available}"
+        return (f"{self.member.pomelo_user_id} · {self.account_type or 'all'}: ledger "
+                f"{self.ledger_available} vs Pomelo {self.pomelo_available}")

@@ -1,30 +1,57 @@
-"""Manual credits and debits: request, approve (maker-checker), submit to Pomelo, record.
+"""Manual credits and debits: request, approve (maker-checker), submit to Pomelo, record, and
+settle a submission whose outcome was not recorded.
 
-Each public function is one transaction (adjustment_submit is three: claim, Pomelo call
-outside any transaction, record) and writes an audit entry for every step.
+Each public function is one transaction and writes an audit entry for every step, except
+adjustment_submit, which is three: claim, the Pomelo call outside any transaction, record.
+
+A submission runs under a lease. A worker that dies mid-call leaves the adjustment SUBMITTING;
+once the lease is over, the watchdog task queued with the claim (or the sweep, or an approver)
+sends it again with the same idempotency key, but only inside the idempotency window, while
+Pomelo is assumed to remember the key. Past it the adjustment waits as OUTCOME_UNKNOWN for an
+approver, who re-sends it or closes it as applied or not applied.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_tasks_db.backend import DatabaseBackend
 
-from accounts.models import Card, Member, RewardAccount
-from accounts.services import UnknownAccountType, account_type_validate, reward_account_lock
-from loyalty_backoffice.pomelo import PomeloClient, PomeloError
+from accounts.models import BalanceSnapshot, Card, Member, RewardAccount
+from accounts.services import (
+    UnknownAccountType,
+    account_type_validate,
+    member_balance_check,
+    reward_account_lock,
+)
+from loyalty_backoffice.pomelo import (
+    PomeloClient,
+    PomeloError,
+    PomeloInsufficientBalance,
+    PomeloInvalidRequest,
+    PomeloNotFound,
+)
 from rewards.audit import audit_record
 from rewards.models import Adjustment, Approval, AuditEntry, LedgerEntry
+from rewards.policies import (
+    idempotency_window,
+    idempotency_window_end,
+    last_automatic_send,
+    may_send_automatically,
+    negative_balance_allowed,
+    submission_lease,
+    submission_overdue,
+)
 from rewards.services.ledger import ledger_post
 
 State = Adjustment.State
 Action = AuditEntry.Action
 CENT = Decimal("0.01")
-# A submission that has not recorded its outcome after this long is presumed dead (worker
-# killed mid-call) and may be resumed, with the same idempotency key.
-SUBMISSION_LEASE = timedelta(minutes=5)
+SECOND = timedelta(seconds=1)
 
 
 class AdjustmentError(Exception):
@@ -78,11 +105,46 @@ def _transition(
     )
 
 
+def _enqueue(task, *, run_after: datetime | None = None, **kwargs) -> None:
+    """Queue `task` so that it sees this transaction's writes, and never runs if it rolls back.
+
+    The database backend writes the task's row in this same transaction, so a claim and its
+    watchdog, or an approval and its submission, commit together or not at all. Other backends
+    (in-process, for development and tests) are called after the commit, outside it.
+    """
+    backend = task.get_backend()
+    if run_after is not None:
+        if not backend.supports_defer:
+            return  # nothing runs later in-process: the sweep or an approver resumes instead
+        task = task.using(run_after=run_after)
+    if isinstance(backend, DatabaseBackend):
+        task.enqueue(**kwargs)
+    else:
+        transaction.on_commit(lambda: task.enqueue(**kwargs))
+
+
 def _enqueue_submission(adjustment: Adjustment) -> None:
     from rewards.tasks import adjustment_submit_task
 
-    # After commit: the worker must see the APPROVED row, and a rollback must enqueue nothing.
-    transaction.on_commit(lambda: adjustment_submit_task.enqueue(adjustment_id=adjustment.pk))
+    _enqueue(adjustment_submit_task, adjustment_id=adjustment.pk)
+
+
+def _enqueue_watchdog(adjustment: Adjustment, *, at: datetime | None = None) -> None:
+    """A task that looks at the claimed attempt when its lease ends (or `at`), and resumes it if
+    its worker recorded nothing by then. Queued with the claim, so a claim never lacks one."""
+    from rewards.tasks import adjustment_watchdog_task
+
+    _enqueue(adjustment_watchdog_task, run_after=at or adjustment.lease_expires_at,
+             adjustment_id=adjustment.pk, attempt=adjustment.submit_attempts)
+
+
+def _enqueue_outcome_check(
+    adjustment: Adjustment, *, actor=None, ip_address: str | None = None
+) -> None:
+    from rewards.tasks import adjustment_outcome_check_task
+
+    _enqueue(adjustment_outcome_check_task, adjustment_id=adjustment.pk,
+             actor_id=actor.pk if actor is not None else None, ip_address=ip_address)
 
 
 @transaction.atomic
@@ -122,6 +184,12 @@ def adjustment_request(
     amount = _amount_validate(amount)
     if direction == Adjustment.Direction.DEBIT:
         available = _available_balance(member=member, account_type=account_type)
+        if amount > available and not negative_balance_allowed():
+            raise AdjustmentError(
+                f"Debit of {amount} exceeds the available {account_type} balance of {available}. "
+                "Pomelo does not let a balance go below zero, so it would refuse this debit; "
+                + (f"request at most {available}." if available > 0 else "there is nothing to debit.")
+            )
         if amount > available and not above_balance:
             raise AdjustmentError(
                 f"Debit of {amount} exceeds the available {account_type} balance of {available}. "
@@ -219,6 +287,14 @@ def _approve_locked(adjustment, *, approver, comment, override_balance, ip_addre
     if adjustment.direction == Adjustment.Direction.DEBIT:
         available = _available_balance(member=adjustment.member,
                                        account_type=adjustment.account_type)
+        if adjustment.amount > available and not negative_balance_allowed():
+            # The balance dropped since the request (or the setting changed): Pomelo would
+            # refuse the burn, so approving it could only end in a failure.
+            raise AdjustmentError(
+                f"Debit of {adjustment.amount} exceeds the available {adjustment.account_type} "
+                f"balance, now {available}. Pomelo does not let a balance go below zero, so it "
+                "would refuse it: reject this request; the maker can request a smaller debit."
+            )
         if adjustment.amount > available and not override_balance:
             raise AdjustmentError(
                 f"Debit of {adjustment.amount} exceeds the available {adjustment.account_type} "
@@ -289,81 +365,126 @@ def adjustment_expire_overdue(*, now=None) -> int:
     return expired
 
 
-@transaction.atomic
-def adjustment_retry(
-    *, adjustment_id: int, approver: AbstractBaseUser, comment: str = "",
-    ip_address: str | None = None,
-) -> Adjustment:
-    """Send a failed adjustment to Pomelo again, with the same idempotency key."""
-    if not approver.has_perm("rewards.retry_adjustment"):
-        raise AdjustmentError("You do not have permission to retry adjustments.")
-    adjustment = _locked(adjustment_id)
-    if adjustment.state != State.FAILED:
-        raise AdjustmentError(
-            f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; "
-            "only a failed adjustment can be retried."
-        )
-    try:
-        with transaction.atomic():
-            _transition(adjustment, State.APPROVED, actor=approver, ip_address=ip_address,
-                        action=Action.ADJUSTMENT_RETRIED, comment=(comment or "").strip(),
-                        data={"idempotency_key": adjustment.idempotency_key})
-    except IntegrityError:
-        raise AdjustmentError(
-            "Another open request for the same member, account type and direction exists; "
-            "settle it first."
-        ) from None
-    _enqueue_submission(adjustment)
-    return adjustment
+# --- Submission to Pomelo -------------------------------------------------------------------
 
-
-def _claim_submission(adjustment_id: int) -> Adjustment | None:
-    with transaction.atomic():
-        adjustment = _locked(adjustment_id)
-        now = timezone.now()
-        if adjustment.state == State.APPROVED:
-            adjustment.submitted_at = now
-            adjustment.submit_attempts += 1
-            _transition(adjustment, State.SUBMITTING, actor=None, ip_address=None,
-                        action=Action.ADJUSTMENT_SUBMITTING,
-                        data={"attempt": adjustment.submit_attempts,
-                              "idempotency_key": adjustment.idempotency_key},
-                        update_fields=["submitted_at", "submit_attempts"])
-            return adjustment
-        lease_over = adjustment.submitted_at and adjustment.submitted_at <= now - SUBMISSION_LEASE
-        if adjustment.state == State.SUBMITTING and lease_over:
-            # The previous run died between its call and its record. Pomelo dedupes on the
-            # key, so calling again cannot apply twice.
-            adjustment.submitted_at = now
-            adjustment.submit_attempts += 1
-            adjustment.save(update_fields=["submitted_at", "submit_attempts", "updated_at"])
-            return adjustment
-        return None  # another run holds it, or it is settled
-
-
+_ATTEMPT_FIELDS = ("first_sent_at", "submitted_at", "submit_attempts", "lease_expires_at")
 _EXCHANGE_FIELDS = ("pomelo_request", "pomelo_status_code", "pomelo_response")
 
 
-def _exchange_record(exc: PomeloError | None, response) -> dict:
-    if exc is None:
-        return {"request": response.request, "status_code": response.status_code,
-                "response": response.raw_body[:10000], "attempts": response.attempts}
-    return {"request": exc.request, "status_code": exc.status_code,
-            "response": (exc.raw_body or "")[:10000], "attempts": exc.attempts,
-            "error": str(exc), "transient": exc.transient}
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
-def adjustment_submit(*, adjustment_id: int, client: PomeloClient | None = None) -> Adjustment | None:
-    """Call Pomelo's mint or burn for an approved adjustment, exactly once in effect.
+def _utc(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if value else "—"
 
-    The row is claimed (APPROVED → SUBMITTING) in one transaction, Pomelo is called with no
-    transaction or lock held, and the outcome is recorded in another. A second run finds the
-    claim and does nothing; a run that died mid-call is resumed after the lease with the same
-    idempotency key, which Pomelo uses to refuse a second effect.
+
+def _attempt_start(adjustment: Adjustment, *, now: datetime) -> None:
+    adjustment.submitted_at = now
+    adjustment.submit_attempts += 1
+    adjustment.lease_expires_at = now + submission_lease()
+    if adjustment.first_sent_at is None:
+        adjustment.first_sent_at = now
+
+
+def _attempt_data(adjustment: Adjustment) -> dict:
+    return {
+        "attempt": adjustment.submit_attempts,
+        "idempotency_key": adjustment.idempotency_key,
+        "lease_expires_at": _iso(adjustment.lease_expires_at),
+        "first_sent_at": _iso(adjustment.first_sent_at),
+        "idempotency_window_ends_at": _iso(idempotency_window_end(adjustment)),
+    }
+
+
+def _window_words(adjustment: Adjustment) -> str:
+    return (f"the idempotency window ({int(idempotency_window().total_seconds())} s from the first "
+            f"send at {_utc(adjustment.first_sent_at)})")
+
+
+def _outcome_unknown(
+    adjustment: Adjustment, *, reason: str, actor=None, ip_address: str | None = None,
+    comment: str = "", update_fields=(),
+) -> None:
+    """SUBMITTING → OUTCOME_UNKNOWN, with a fresh balance check from Pomelo queued for the
+    approver who will decide. Joins the caller's transaction."""
+    adjustment.failure_reason = reason
+    _transition(adjustment, State.OUTCOME_UNKNOWN, actor=actor, ip_address=ip_address,
+                action=Action.ADJUSTMENT_OUTCOME_UNKNOWN, comment=comment or reason,
+                data=_attempt_data(adjustment), update_fields=["failure_reason", *update_fields])
+    _enqueue_outcome_check(adjustment)
+
+
+def _claim_submission(
+    adjustment_id: int, *, now: datetime, watchdog_attempt: int | None = None
+) -> Adjustment | None:
+    """Claim the next attempt, or return None when there is nothing to send now.
+
+    APPROVED is claimed at once. SUBMITTING is claimed only when its lease is over (the worker
+    that held it died, or its attempt failed on the way), and only inside the idempotency
+    window; past it the adjustment becomes OUTCOME_UNKNOWN instead.
     """
-    adjustment = _claim_submission(adjustment_id)
+    with transaction.atomic():
+        adjustment = _locked(adjustment_id)
+        if adjustment.state == State.APPROVED:
+            _attempt_start(adjustment, now=now)
+            _transition(adjustment, State.SUBMITTING, actor=None, ip_address=None,
+                        action=Action.ADJUSTMENT_SUBMITTING, data=_attempt_data(adjustment),
+                        update_fields=_ATTEMPT_FIELDS)
+            _enqueue_watchdog(adjustment)
+            return adjustment
+        if adjustment.state != State.SUBMITTING:
+            return None  # settled, or waiting for a person
+        if not submission_overdue(adjustment, now=now):
+            if watchdog_attempt == adjustment.submit_attempts:
+                # This watchdog ran before the lease ended by this machine's clock (machines'
+                # clocks differ): look again a little after it has, never in a tight loop.
+                _enqueue_watchdog(adjustment, at=max(adjustment.lease_expires_at, now) + SECOND)
+            return None  # a live run holds the lease
+        previous = adjustment.submit_attempts
+        if not may_send_automatically(adjustment, at=now):
+            _outcome_unknown(adjustment, reason=(
+                f"Attempt {previous} recorded no answer from Pomelo by the end of its lease "
+                f"({_utc(adjustment.lease_expires_at)}): its worker stopped, or Pomelo could not "
+                f"be reached. Pomelo may have applied it, and {_window_words(adjustment)} has "
+                "passed, so it is not sent again automatically. An approver checks the balance "
+                "at Pomelo and re-sends it or closes it as applied or not applied."
+            ))
+            return None
+        lease_ended = adjustment.lease_expires_at
+        _attempt_start(adjustment, now=now)
+        adjustment.save(update_fields=[*_ATTEMPT_FIELDS, "updated_at"])
+        audit_record(
+            action=Action.ADJUSTMENT_RESUMED, actor=None, adjustment=adjustment,
+            from_state=adjustment.state, to_state=adjustment.state,
+            comment=(f"Attempt {previous} recorded no outcome by the end of its lease "
+                     f"({_utc(lease_ended)}); sending again with the same idempotency key, "
+                     f"inside {_window_words(adjustment)}."),
+            data=_attempt_data(adjustment),
+        )
+        _enqueue_watchdog(adjustment)
+        return adjustment
+
+
+def adjustment_submit(
+    *,
+    adjustment_id: int,
+    client: PomeloClient | None = None,
+    now: datetime | None = None,
+    watchdog_attempt: int | None = None,
+) -> Adjustment | None:
+    """Send an approved adjustment to Pomelo (mint or burn), or resume one whose lease is over.
+
+    Claim, call Pomelo with no transaction or lock held, record. A second run finds the claim
+    and does nothing (None). Automatic retries, the client's and ours, stop at the end of the
+    idempotency window; a send past it (only a person's re-send) is one request, no retry.
+    """
+    adjustment = _claim_submission(
+        adjustment_id, now=now or timezone.now(), watchdog_attempt=watchdog_attempt
+    )
     if adjustment is None:
         return None
+    attempt = adjustment.submit_attempts
     client = client or PomeloClient.from_settings()
     call = client.mint if adjustment.direction == Adjustment.Direction.CREDIT else client.burn
     response, error = None, None
@@ -374,50 +495,130 @@ def adjustment_submit(*, adjustment_id: int, client: PomeloClient | None = None)
             amount=adjustment.amount,
             reason=f"{adjustment.reason_code}: {adjustment.reason_text}"[:250],
             idempotency_key=adjustment.idempotency_key,
+            retry_until=max(last_automatic_send(adjustment), adjustment.submitted_at),
         )
     except PomeloError as exc:
         error = exc
-    return _submission_record(adjustment_id, response=response, error=error)
+    return _submission_record(adjustment_id, attempt=attempt, response=response, error=error)
+
+
+def _exchange_record(exc: PomeloError | None, response) -> dict:
+    if exc is None:
+        return {"request": response.request, "status_code": response.status_code,
+                "response": response.raw_body[:10000], "attempts": response.attempts}
+    return {"request": exc.request, "status_code": exc.status_code,
+            "response": (exc.raw_body or "")[:10000], "attempts": exc.attempts,
+            "uncertain_attempts": exc.uncertain_attempts,
+            "error": str(exc), "transient": exc.transient}
+
+
+def _ledger_book(adjustment: Adjustment) -> None:
+    """The adjustment's one ledger entry (a unique constraint refuses a second). Joins the
+    caller's transaction, which holds the adjustment's row lock."""
+    account = reward_account_lock(member=adjustment.member, account_type=adjustment.account_type)
+    ledger_post(account=account, bucket=LedgerEntry.Bucket.AVAILABLE,
+                amount=adjustment.signed_amount, adjustment=adjustment,
+                description=f"manual {adjustment.direction} #{adjustment.pk}")
+    account.save(update_fields=["pending_balance", "available_balance", "updated_at"])
+
+
+def _refused_by_pomelo(error: PomeloError) -> bool:
+    """Pomelo processed the request and said no. A 409 is left out: it may mean that the key
+    is still being processed (undocumented)."""
+    refusal = (PomeloInsufficientBalance, PomeloNotFound, PomeloInvalidRequest)
+    return isinstance(error, refusal) and error.status_code != 409
 
 
 @transaction.atomic
-def _submission_record(adjustment_id: int, *, response, error: PomeloError | None) -> Adjustment:
+def _submission_record(adjustment_id: int, *, attempt: int, response,
+                       error: PomeloError | None) -> Adjustment:
     adjustment = _locked(adjustment_id)
-    exchange = _exchange_record(error, response)
+    exchange = {**_exchange_record(error, response), "attempt": attempt}
     audit_record(action=Action.POMELO_EXCHANGE, actor=None, adjustment=adjustment,
                  from_state=adjustment.state, to_state=adjustment.state, data=exchange)
     if adjustment.state != State.SUBMITTING:
-        return adjustment  # settled by another run meanwhile; the audit keeps this exchange
+        return adjustment  # settled meanwhile; the audit keeps this exchange
+    if error is not None and attempt != adjustment.submit_attempts:
+        return adjustment  # a newer attempt, resumed after this one's lease, owns the outcome
     adjustment.pomelo_request = exchange["request"]
     adjustment.pomelo_status_code = exchange["status_code"]
     adjustment.pomelo_response = exchange["response"]
-    adjustment.completed_at = timezone.now()
     if error is None:
-        adjustment.pomelo_reference = _reference(response.data)
-        account = reward_account_lock(member=adjustment.member,
-                                      account_type=adjustment.account_type)
-        ledger_post(account=account, bucket=LedgerEntry.Bucket.AVAILABLE,
-                    amount=adjustment.signed_amount, adjustment=adjustment,
-                    description=f"manual {adjustment.direction} #{adjustment.pk}")
-        account.save(update_fields=["pending_balance", "available_balance", "updated_at"])
-        adjustment.failure_reason = ""
-        _transition(adjustment, State.SUCCEEDED, actor=None, ip_address=None,
-                    action=Action.ADJUSTMENT_SUCCEEDED,
-                    data={"pomelo_reference": adjustment.pomelo_reference},
-                    update_fields=["completed_at", "pomelo_reference", "failure_reason",
-                                   *_EXCHANGE_FIELDS])
+        _succeed(adjustment, response=response)
     else:
-        # After a timeout or a cut connection Pomelo may have applied it: the only safe
-        # next step is a retry under the same key, never a new request.
-        prefix = ("Pomelo was unavailable after retries, so the outcome is unknown (it may "
-                  "have been applied). Retry it: the same idempotency key prevents a second "
-                  "effect. Do not file a new request. " if error.transient
-                  else "Pomelo refused it: ")
-        adjustment.failure_reason = f"{prefix}{error}"
-        _transition(adjustment, State.FAILED, actor=None, ip_address=None,
-                    action=Action.ADJUSTMENT_FAILED, comment=adjustment.failure_reason,
-                    update_fields=["completed_at", "failure_reason", *_EXCHANGE_FIELDS])
+        _fail(adjustment, error=error)
     return adjustment
+
+
+def _succeed(adjustment: Adjustment, *, response) -> None:
+    adjustment.pomelo_reference = _reference(response.data)
+    adjustment.completed_at = timezone.now()
+    _ledger_book(adjustment)
+    adjustment.failure_reason = ""
+    comment = ""
+    if not may_send_automatically(adjustment, at=adjustment.submitted_at):
+        comment = (
+            "Pomelo accepted a re-send made after the idempotency window. If an earlier "
+            "attempt had also been applied and Pomelo no longer remembered its key, Pomelo "
+            "holds it twice while our ledger counts it once: reconciliation shows the "
+            "difference."
+        )
+    _transition(adjustment, State.SUCCEEDED, actor=None, ip_address=None,
+                action=Action.ADJUSTMENT_SUCCEEDED, comment=comment,
+                data={"pomelo_reference": adjustment.pomelo_reference,
+                      "attempt": adjustment.submit_attempts},
+                update_fields=["completed_at", "pomelo_reference", "failure_reason",
+                               *_EXCHANGE_FIELDS])
+
+
+def _fail(adjustment: Adjustment, *, error: PomeloError) -> None:
+    """What a failed attempt means for the adjustment.
+
+    Inside the idempotency window Pomelo remembers the key, so its refusal covers every earlier
+    attempt too: the adjustment ends FAILED. When an earlier attempt may have reached Pomelo
+    and Pomelo's word on it cannot be trusted (a transport failure, or a refusal of a send made
+    after the window), the outcome is unknown: sent again automatically while the window allows,
+    otherwise left to an approver.
+    """
+    attempt = adjustment.submit_attempts
+    sent_in_window = may_send_automatically(adjustment, at=adjustment.submitted_at)
+    earlier_uncertain = attempt > 1 or error.uncertain_attempts > 0
+    fields = ["failure_reason", *_EXCHANGE_FIELDS]
+    if _refused_by_pomelo(error) and (sent_in_window or not earlier_uncertain):
+        adjustment.failure_reason = (
+            f"Pomelo refused it: {error}. Nothing was applied and this request is closed: "
+            "sent again with the same key it would get the same answer. If the change is "
+            "still needed, request it again."
+        )
+    elif not error.transient and not earlier_uncertain:
+        adjustment.failure_reason = (
+            f"Pomelo did not accept it: {error}. Nothing was applied and this request is "
+            "closed. Once the cause is fixed, request it again."
+        )
+    elif may_send_automatically(adjustment, at=adjustment.lease_expires_at):
+        # Stays SUBMITTING: the watchdog queued with the claim resumes it when the lease ends.
+        adjustment.failure_reason = (
+            f"Attempt {attempt} failed: {error}. Pomelo may or may not have applied it. It is "
+            f"sent again automatically with the same idempotency key after "
+            f"{_utc(adjustment.lease_expires_at)}, inside {_window_words(adjustment)}."
+        )
+        adjustment.save(update_fields=[*fields, "updated_at"])
+        return
+    else:
+        what = (f"Pomelo refused a send made after the idempotency window ({error}); that says "
+                "nothing certain about the earlier attempts" if _refused_by_pomelo(error)
+                else f"attempt {attempt} failed ({error})")
+        _outcome_unknown(adjustment, reason=(
+            f"The outcome is unknown: {what}. Pomelo may have applied an attempt, and "
+            f"{_window_words(adjustment)} has passed or would pass before the next one, so it is "
+            "not sent again automatically. An approver checks the balance at Pomelo and "
+            "re-sends it or closes it as applied or not applied."
+        ), update_fields=_EXCHANGE_FIELDS)
+        return
+    adjustment.completed_at = timezone.now()
+    _transition(adjustment, State.FAILED, actor=None, ip_address=None,
+                action=Action.ADJUSTMENT_FAILED, comment=adjustment.failure_reason,
+                update_fields=["completed_at", *fields])
 
 
 def _reference(data: dict) -> str:
@@ -426,3 +627,174 @@ def _reference(data: dict) -> str:
         if value not in (None, ""):
             return str(value)[:200]
     return ""
+
+
+# --- Settling submissions whose outcome was not recorded ----------------------------------
+
+
+def adjustment_resume_overdue(
+    *, now: datetime | None = None, client: PomeloClient | None = None
+) -> dict[int, str]:
+    """The sweep: every submission whose lease is over, and every approved adjustment whose
+    task was lost, is sent again with its key inside the idempotency window, or handed to an
+    approver past it. Returns each adjustment's state afterwards, by id.
+
+    The watchdog queued with each claim does the same for one adjustment; this catches what a
+    lost or in-process queue never ran.
+    """
+    now = now or timezone.now()
+    overdue = (
+        Adjustment.objects.filter(state=State.SUBMITTING, lease_expires_at__lte=now)
+        | Adjustment.objects.filter(state=State.SUBMITTING, lease_expires_at__isnull=True)
+        | Adjustment.objects.filter(state=State.APPROVED, updated_at__lte=now - submission_lease())
+    )
+    outcomes = {}
+    for adjustment_id in overdue.order_by("pk").values_list("pk", flat=True):
+        adjustment_submit(adjustment_id=adjustment_id, now=now, client=client)
+        outcomes[adjustment_id] = Adjustment.objects.values_list("state", flat=True).get(
+            pk=adjustment_id
+        )
+    return outcomes
+
+
+def adjustment_resume(
+    *, adjustment_id: int, actor: AbstractBaseUser, comment: str = "",
+    ip_address: str | None = None,
+) -> Adjustment:
+    """An approver has an overdue submission picked up now rather than by the watchdog or the
+    sweep. The Pomelo call itself runs in a task: no request waits on Pomelo."""
+    if not (actor.has_perm("rewards.approve_adjustment") or actor.has_perm("rewards.retry_adjustment")):
+        raise AdjustmentError("You do not have permission to resume adjustments.")
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        adjustment = _locked(adjustment_id)
+        now = timezone.now()
+        if not submission_overdue(adjustment, now=now):
+            if adjustment.state == State.SUBMITTING:
+                raise AdjustmentError(
+                    f"Adjustment #{adjustment.pk} is being sent to Pomelo; its attempt holds the "
+                    f"lease until {_utc(adjustment.lease_expires_at)}. Resume it only after that."
+                )
+            raise AdjustmentError(
+                f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; only a "
+                "submission whose lease is over can be resumed."
+            )
+        if adjustment.state == State.SUBMITTING and not may_send_automatically(adjustment, at=now):
+            _outcome_unknown(
+                adjustment, actor=actor, ip_address=ip_address, comment=comment,
+                reason=(f"Attempt {adjustment.submit_attempts} recorded no answer from Pomelo, and "
+                        f"{_window_words(adjustment)} has passed, so it is not sent again without "
+                        "a decision. Pomelo may have applied it: check the balance at Pomelo and "
+                        "re-send it or close it as applied or not applied."),
+            )
+            return adjustment
+        audit_record(
+            action=Action.ADJUSTMENT_RESUMED, actor=actor, ip_address=ip_address,
+            adjustment=adjustment, from_state=adjustment.state, to_state=adjustment.state,
+            comment=comment, data={"requested": True, "idempotency_key": adjustment.idempotency_key},
+        )
+        _enqueue_submission(adjustment)
+    return adjustment
+
+
+def adjustment_outcome_check_request(
+    *, adjustment_id: int, actor: AbstractBaseUser, ip_address: str | None = None
+) -> Adjustment:
+    """An approver asks for a fresh balance from Pomelo beside an adjustment of unknown outcome.
+    A task asks Pomelo: no request waits on it."""
+    if not actor.has_perm("accounts.check_balance"):
+        raise AdjustmentError("You do not have permission to check balances at Pomelo.")
+    with transaction.atomic():
+        adjustment = _locked(adjustment_id)
+        if adjustment.state != State.OUTCOME_UNKNOWN:
+            raise AdjustmentError(
+                f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; the "
+                "balance is checked here only while an adjustment's outcome is unknown."
+            )
+        _enqueue_outcome_check(adjustment, actor=actor, ip_address=ip_address)
+    return adjustment
+
+
+def adjustment_outcome_check(
+    *, adjustment_id: int, actor_id: int | None = None, ip_address: str | None = None,
+    client: PomeloClient | None = None,
+) -> BalanceSnapshot | None:
+    """Ask Pomelo for the member's balance now (by the adjustment's card), to set beside the
+    change the adjustment would have made; audited as the approver's (`actor_id`) or the
+    system's check. Only while its outcome is unknown."""
+    adjustment = Adjustment.objects.select_related("member", "card").get(pk=adjustment_id)
+    if adjustment.state != State.OUTCOME_UNKNOWN:
+        return None
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id is not None else None
+    return member_balance_check(member=adjustment.member, actor=actor, card=adjustment.card,
+                                ip_address=ip_address, client=client)
+
+
+class Decision:
+    RESEND = "resend"
+    APPLIED = "applied"
+    NOT_APPLIED = "not_applied"
+    ALL = (RESEND, APPLIED, NOT_APPLIED)
+
+
+def adjustment_decide(
+    *, adjustment_id: int, approver: AbstractBaseUser, decision: str, comment: str,
+    ip_address: str | None = None,
+) -> Adjustment:
+    """An approver settles an adjustment whose outcome is unknown.
+
+    - resend: back to APPROVED; a task sends it once more with the same key. Pomelo may no
+      longer remember the key: if an earlier attempt was applied, this one may apply again.
+    - applied: Pomelo did apply it. The ledger books it now, once (as Pomelo's confirmation
+      would have), and it ends SUCCEEDED.
+    - not_applied: Pomelo did not apply it. Nothing is booked; it ends FAILED, and a new
+      request (with a new key) can follow.
+    """
+    if not approver.has_perm("rewards.approve_adjustment"):
+        raise AdjustmentError("You do not have permission to decide the outcome of adjustments.")
+    if decision not in Decision.ALL:
+        raise AdjustmentError(f"Unknown decision {decision!r}.")
+    comment = (comment or "").strip()
+    if not comment:
+        raise AdjustmentError("A comment is required: say what the balance at Pomelo showed.")
+    with transaction.atomic():
+        adjustment = _locked(adjustment_id)
+        if adjustment.maker_id == approver.pk:
+            raise AdjustmentError(
+                f"You requested adjustment #{adjustment.pk}; another approver must decide its outcome."
+            )
+        if adjustment.state != State.OUTCOME_UNKNOWN:
+            raise AdjustmentError(
+                f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; only an "
+                "adjustment whose outcome is unknown can be re-sent or closed."
+            )
+        snapshot = (BalanceSnapshot.objects.filter(member=adjustment.member)
+                    .order_by("-created_at", "-id").first())
+        data = {
+            "decision": decision, **_attempt_data(adjustment),
+            "balance_snapshot": snapshot.pk if snapshot else None,
+            "pomelo_balance": snapshot.balances.get(adjustment.account_type) if snapshot else None,
+            "ledger_balance": snapshot.ledger_balances.get(adjustment.account_type) if snapshot else None,
+        }
+        if decision == Decision.RESEND:
+            adjustment.failure_reason = ""
+            _transition(adjustment, State.APPROVED, actor=approver, ip_address=ip_address,
+                        action=Action.ADJUSTMENT_RESENT, comment=comment, data=data,
+                        update_fields=["failure_reason"])
+            _enqueue_submission(adjustment)
+            return adjustment
+        adjustment.resolved_by = approver
+        adjustment.completed_at = timezone.now()
+        if decision == Decision.APPLIED:
+            _ledger_book(adjustment)
+            adjustment.failure_reason = ""
+            new_state = State.SUCCEEDED
+        else:
+            adjustment.failure_reason = (
+                f"Closed as not applied at Pomelo by {approver.get_username()}: {comment}"
+            )
+            new_state = State.FAILED
+        _transition(adjustment, new_state, actor=approver, ip_address=ip_address,
+                    action=Action.ADJUSTMENT_CLOSED, comment=comment, data=data,
+                    update_fields=["resolved_by", "completed_at", "failure_reason"])
+    return adjustment

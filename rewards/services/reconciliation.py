@@ -9,34 +9,64 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Member, RewardAccount
+from accounts.models import Member
 from loyalty_backoffice.pomelo import PomeloClient, PomeloError, balances_from_payload
 from rewards.models import ReconciliationResult, ReconciliationRun
+from rewards.selectors import adjustments_unsettled
 
 Progress = Callable[[int, int], None]
 BATCH = 200
+ZERO = Decimal("0.00")
 
 
-def _pomelo_balances(client: PomeloClient, user_id: str) -> tuple[dict[str, Decimal] | None, str]:
+def _pomelo_balances(
+    client: PomeloClient, member: Member, known_types: list[str]
+) -> tuple[dict[str, Decimal] | None, str]:
     try:
-        response = client.balance(user_id=user_id)
+        response = client.balance(user_id=member.pomelo_user_id)
     except PomeloError as exc:
         return None, str(exc)
-    found = balances_from_payload(response.data, account_types=settings.POMELO_ACCOUNT_TYPES)
+    found = balances_from_payload(response.data, account_types=known_types)
     if not found:
         return None, "Pomelo answered without a balance we could read"
     return found, ""
 
 
-def _results_for(run, accounts: list[RewardAccount], pomelo, error: str) -> list:
+def _unsettled_adjustments() -> list[dict]:
+    return [
+        {"id": a.pk, "state": a.state, "member": a.member.pomelo_user_id,
+         "member_id": a.member_id, "account_type": a.account_type,
+         "signed_amount": str(a.signed_amount), "idempotency_key": a.idempotency_key,
+         "first_sent_at": a.first_sent_at.isoformat() if a.first_sent_at else None,
+         "lease_expires_at": a.lease_expires_at.isoformat() if a.lease_expires_at else None}
+        for a in adjustments_unsettled().select_related("member").order_by("pk")
+    ]
+
+
+def _results_for(run, member: Member, pomelo, error: str, unsettled: dict) -> list:
+    """One result per account type that either side holds: every local account, and every type
+    Pomelo reports even where we hold no account (our side is then zero)."""
+    accounts = {a.account_type: a for a in member.reward_accounts.all()}
+    types = sorted(set(accounts) | set(pomelo or {}))
+    if not types and error:
+        types = [""]  # no account and no answer: still say that this member was not checked
     results = []
-    for account in accounts:
-        theirs = None if pomelo is None else pomelo.get(account.account_type, Decimal("0"))
-        difference = None if theirs is None else account.available_balance - theirs
+    for account_type in types:
+        account = accounts.get(account_type)
+        ours = account.available_balance if account else ZERO
+        theirs = None if pomelo is None else pomelo.get(account_type, ZERO)
+        if account is None and theirs == ZERO:
+            continue  # nothing on either side: no row for every type Pomelo lists as zero
+        difference = None if theirs is None else ours - theirs
+        pending = unsettled.get((member.pk, account_type), [])
+        note = "; ".join(
+            f"adjustment #{a['id']} ({a['signed_amount']}) has no recorded outcome ({a['state']})"
+            for a in pending
+        )
         results.append(ReconciliationResult(
-            run=run, account=account, ledger_available=account.available_balance,
-            pomelo_available=theirs, difference=difference,
-            drifting=difference is not None and difference != 0, error=error,
+            run=run, member=member, account_type=account_type, account=account,
+            ledger_available=ours, pomelo_available=theirs, difference=difference,
+            drifting=difference is not None and difference != 0, error=error, note=note,
         ))
     return results
 
@@ -49,25 +79,36 @@ def reconciliation_run(
     progress: Progress | None = None,
 ) -> ReconciliationRun:
     """Ask Pomelo for every member's balance, `concurrency` requests at a time, and record one
-    result per reward account. Threads only talk HTTP; this thread does all database work."""
+    result per member and account type that either side holds. Threads only talk HTTP; this
+    thread does all database work. Adjustments of unrecorded outcome are listed on the run."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     client = client or PomeloClient.from_settings()
-    run = ReconciliationRun.objects.create(started_by=started_by)
-    member_ids = list(
-        Member.objects.filter(reward_accounts__isnull=False).distinct().order_by("pk")
-        .values_list("pk", flat=True)
+    unsettled = _unsettled_adjustments()
+    run = ReconciliationRun.objects.create(
+        started_by=started_by, adjustments_unsettled=len(unsettled), unsettled_adjustments=unsettled
     )
+    by_account: dict[tuple[int, str], list[dict]] = {}
+    for item in unsettled:
+        by_account.setdefault((item["member_id"], item["account_type"]), []).append(item)
+    # Every member, not only those with an account here: Pomelo may hold a balance (a credit
+    # whose outcome we never recorded) in a type we never opened for them.
+    member_ids = list(Member.objects.order_by("pk").values_list("pk", flat=True))
     done = 0
     try:
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             for start in range(0, len(member_ids), BATCH):
                 members = list(Member.objects.filter(pk__in=member_ids[start:start + BATCH])
                                .prefetch_related("reward_accounts").order_by("pk"))
-                answers = pool.map(lambda m: _pomelo_balances(client, m.pomelo_user_id), members)
+                known = [
+                    list({*settings.POMELO_ACCOUNT_TYPES,
+                          *(a.account_type for a in m.reward_accounts.all())})
+                    for m in members
+                ]
+                answers = pool.map(lambda m, k: _pomelo_balances(client, m, k), members, known)
                 results = []
                 for member, (pomelo, error) in zip(members, answers, strict=True):
-                    results += _results_for(run, list(member.reward_accounts.all()), pomelo, error)
+                    results += _results_for(run, member, pomelo, error, by_account)
                 with transaction.atomic():
                     ReconciliationResult.objects.bulk_create(results)
                 run.members_checked += len(members)

@@ -1,5 +1,7 @@
 """Requesting a credit or a debit from the member page."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -26,7 +28,8 @@ def form_data(member, **overrides):
     return {k: v for k, v in data.items() if v is not None}
 
 
-def test_request_page_shows_balances_and_the_members_cards(client, people, member):
+def test_request_page_shows_balances_and_the_members_cards(client, people, member, settings):
+    settings.POMELO_ALLOWS_NEGATIVE_BALANCE = True
     response = as_user(client, people["agent"]).get(debit_url(member))
     assert response.status_code == 200
     html = response.content.decode()
@@ -52,7 +55,8 @@ def test_a_credit_request_is_made_and_audited(client, people, member):
     assert reverse("admin:rewards_adjustment_review", args=[adjustment.pk]) not in html
 
 
-def test_a_debit_above_the_balance_needs_the_checkbox(client, people, member):
+def test_a_debit_above_the_balance_needs_the_checkbox(client, people, member, settings):
+    settings.POMELO_ALLOWS_NEGATIVE_BALANCE = True
     as_user(client, people["agent"])
     response = client.post(debit_url(member), form_data(member, amount="150.00"))
     assert response.status_code == 200
@@ -61,6 +65,22 @@ def test_a_debit_above_the_balance_needs_the_checkbox(client, people, member):
     assert not Adjustment.objects.exists()
     client.post(debit_url(member), form_data(member, amount="150.00", above_balance="on"))
     assert Adjustment.objects.get().direction == "debit"
+
+
+def test_where_pomelo_refuses_negative_balances_no_override_is_offered(client, people, member):
+    # The default: Pomelo refuses burns below zero, so an override could only end in a failure.
+    as_user(client, people["agent"])
+    page = client.get(debit_url(member)).content.decode()
+    assert "Above available balance" not in page and 'name="above_balance"' not in page
+    before = database_state()
+    response = client.post(debit_url(member), form_data(member, amount="150.00", above_balance="on"))
+    errors = str(response.context["form"].non_field_errors())
+    assert "exceeds the available points balance of 100.00" in errors
+    assert "Pomelo does not let a balance go below zero" in errors
+    assert "request at most 100.00" in errors
+    assert database_state() == before
+    client.post(debit_url(member), form_data(member, amount="100.00"))
+    assert Adjustment.objects.get().amount == Decimal("100.00")
 
 
 @pytest.mark.parametrize(

@@ -23,10 +23,12 @@ def history(people, member):
     account = RewardAccount.objects.get(member=member, account_type="points")
     run = ReconciliationRun.objects.create(status="finished", members_checked=1, accounts_drifting=1)
     drifting = ReconciliationResult.objects.create(
-        run=run, account=account, ledger_available=Decimal("100.00"),
+        run=run, member=member, account_type="points", account=account,
+        ledger_available=Decimal("100.00"),
         pomelo_available=Decimal("90.00"), difference=Decimal("10.00"), drifting=True)
     in_step = ReconciliationResult.objects.create(
-        run=run, account=account, ledger_available=Decimal("100.00"),
+        run=run, member=member, account_type="points", account=account,
+        ledger_available=Decimal("100.00"),
         pomelo_available=Decimal("100.00"), difference=Decimal("0.00"), drifting=False)
     return {"adjustment": adjustment, "run": run, "drifting": drifting, "in_step": in_step}
 

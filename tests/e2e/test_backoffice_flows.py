@@ -103,7 +103,7 @@ def test_debit_above_the_balance_is_refused_with_a_readable_message(staff, membe
     assert not Adjustment.objects.exists()
 
 
-def test_failed_pomelo_call_shows_the_reason_and_a_retry_succeeds_once(
+def test_pomelo_down_keeps_the_submission_and_a_resume_applies_it_once(
     staff, member_with_points, sandbox_pomelo, make_staff
 ):
     maker = make_staff("maker", "Support agent")
@@ -115,17 +115,23 @@ def test_failed_pomelo_call_shows_the_reason_and_a_retry_succeeds_once(
     sandbox_pomelo.set_faults(fail_next=1000)
     approver = staff("approver", "Approver")
     page = approve_in_browser(approver, adjustment)
-    expect(page.locator("body")).to_contain_text("Failed")
-    expect(page.locator("body")).to_contain_text("Pomelo was unavailable")
+    expect(page.locator("ul.messagelist")).to_contain_text("its attempt failed and it will be sent again")
+    expect(page.locator("#state-banner")).to_contain_text("Pomelo may or may not have applied it")
+    expect(page.get_by_role("link", name="Retry")).to_have_count(0)
     assert sandbox_pomelo.effects(adjustment.idempotency_key)["count"] == 0
 
+    # The lease of the failed attempt runs out (no worker runs in-process to resume it).
     sandbox_pomelo.clear_faults()
-    page.get_by_role("link", name="Retry").click()
-    page.fill("textarea[name=comment]", "Pomelo is back")
-    page.get_by_role("button", name=f"Retry adjustment #{adjustment.pk}").click()
-    expect(page.locator("body")).to_contain_text("Succeeded")
     adjustment.refresh_from_db()
-    assert adjustment.state == "succeeded"
+    Adjustment.objects.filter(pk=adjustment.pk).update(lease_expires_at=adjustment.submitted_at)
+    page.reload()
+    page.get_by_role("link", name="Resume").click()
+    expect(page.locator("body")).to_contain_text("A worker sends it again with the same idempotency key")
+    page.fill("textarea[name=comment]", "Pomelo is back")
+    page.get_by_role("button", name=f"Resume adjustment #{adjustment.pk}").click()
+    expect(page.locator("ul.messagelist")).to_contain_text("resumed and applied at Pomelo")
+    adjustment.refresh_from_db()
+    assert adjustment.state == "succeeded" and adjustment.submit_attempts == 2
     assert sandbox_pomelo.effects(adjustment.idempotency_key)["count"] == 1
     assert sandbox_pomelo.balances("usr-1")["points"] == Decimal("140.00")
 
@@ -163,7 +169,8 @@ def test_finance_auditor_filters_and_downloads_csv_and_can_change_nothing(
     for path in ["/admin/rewards/adjustment/", f"/admin/rewards/adjustment/{waiting.pk}/change/",
                  f"/admin/accounts/member/{member_with_points.pk}/change/"]:
         page = auditor.goto(path)
-        for name in ["Review", "Retry", "Cancel request", "Request credit", "Request debit"]:
+        for name in ["Review", "Resume", "Decide outcome", "Cancel request", "Request credit",
+                     "Request debit"]:
             expect(page.get_by_role("link", name=name)).to_have_count(0)
         expect(page.get_by_role("button", name="Check balance at Pomelo")).to_have_count(0)
         expect(page.locator("select[name=action]")).to_have_count(0)

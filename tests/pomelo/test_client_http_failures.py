@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs
 
@@ -667,3 +668,49 @@ def test_logs_never_hold_the_token_or_the_secret(rsps, caplog):
     for secret in ("tok-secret-1", "tok-secret-2", SECRET):  # ... without credentials
         assert secret not in logged
         assert secret not in json.dumps(response.request)
+
+
+# --- Retries bounded by the caller (the idempotency window) --------------------------------
+
+
+def test_no_retry_starts_after_retry_until(rsps):
+    # Pomelo is trusted to remember the key only until then: a retry after it could apply twice.
+    add_tokens(rsps)
+    rsps.post(MINT_URL, status=503, json={})
+    deadline = datetime.now(UTC) - timedelta(seconds=1)
+    with pytest.raises(PomeloUnavailable) as caught:
+        mint(PomeloClient.from_settings(), retry_until=deadline)
+    assert len(api_calls(rsps)) == 1 and caught.value.attempts == 1
+
+
+def test_retries_continue_while_retry_until_is_ahead(rsps):
+    add_tokens(rsps)
+    rsps.post(MINT_URL, status=503, json={})
+    rsps.post(MINT_URL, json={"data": {"id": "mv-1"}})
+    response = mint(PomeloClient.from_settings(), retry_until=datetime.now(UTC) + timedelta(minutes=5))
+    assert response.status_code == 200 and len(api_calls(rsps)) == 2
+
+
+def test_no_repeat_after_a_401_past_retry_until(rsps):
+    add_tokens(rsps, "tok-1", "tok-2")
+    rsps.post(MINT_URL, status=401, json={})
+    with pytest.raises(PomeloAuthenticationError):
+        mint(PomeloClient.from_settings(), retry_until=datetime.now(UTC) - timedelta(seconds=1))
+    assert len(api_calls(rsps)) == 1
+
+
+def test_errors_count_the_attempts_that_may_have_reached_pomelo(rsps):
+    # A timeout and a 500 may have been applied; a 429 was not processed. The final refusal then
+    # does not prove that nothing was applied.
+    add_tokens(rsps)
+    rsps.post(MINT_URL, body=requests.ReadTimeout("read timed out"))
+    rsps.post(MINT_URL, status=429, json={})
+    rsps.post(MINT_URL, status=500, json={})
+    rsps.post(MINT_URL, status=422, json={"error": {"error_code": "INSUFFICIENT_BALANCE"}})
+    with pytest.raises(PomeloInsufficientBalance) as caught:
+        mint(PomeloClient.from_settings())
+    assert caught.value.attempts == 4 and caught.value.uncertain_attempts == 2
+    rsps.replace(responses.POST, MINT_URL, status=422, json={"error": {"message": "bad card"}})
+    with pytest.raises(PomeloInvalidRequest) as clean:
+        mint(PomeloClient.from_settings(), idempotency_key="adj-43")
+    assert clean.value.uncertain_attempts == 0

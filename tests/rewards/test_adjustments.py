@@ -4,60 +4,25 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from accounts.models import Card, Member
 from rewards.models import Adjustment, AuditEntry, LedgerEntry
 from rewards.models.adjustments import IllegalTransition
-from rewards.selectors import ledger_mismatches
+from rewards.selectors import adjustment_actions, ledger_mismatches
 from rewards.services.adjustments import (
     AdjustmentError,
-    adjustment_approve,
     adjustment_cancel,
     adjustment_expire_overdue,
     adjustment_reject,
-    adjustment_request,
-    adjustment_retry,
+    adjustment_resume_overdue,
     adjustment_submit,
 )
-from tests.conftest import balances, notification_body
+from tests.conftest import balances
+from tests.rewards.conftest import approve, request
 
 pytestmark = pytest.mark.django_db
 S = Adjustment.State
-
-
-@pytest.fixture
-def people(make_staff):
-    lead = make_staff("lead", "Support agent")
-    lead.groups.add(Group.objects.get(name="Approver"))
-    return {
-        "lead": User.objects.get(pk=lead.pk),
-        "agent": make_staff("agent", "Support agent"),
-        "agent2": make_staff("agent2", "Support agent"),
-        "approver": make_staff("approver", "Approver"),
-        "approver2": make_staff("approver2", "Approver"),
-        "auditor": make_staff("auditor", "Finance auditor"),
-    }
-
-
-@pytest.fixture
-def member(webhook):
-    """usr-1 with card crd-1 and 100.00 available points, fed through the webhooks."""
-    webhook.post("confirmation", notification_body("confirmation", "ctx-seed", amount="100.00"))
-    return Member.objects.get(pomelo_user_id="usr-1")
-
-
-def request(people, member, **overrides):
-    fields = dict(maker=people["agent"], member=member, card=member.cards.first(),
-                  account_type="points", direction="credit", amount="25.00",
-                  reason_code="goodwill", reason_text="late delivery", ip_address="10.1.2.3")
-    fields.update(overrides)
-    return adjustment_request(**fields)
-
-
-def approve(adjustment, user, comment="ok", **kw):
-    return adjustment_approve(adjustment_id=adjustment.pk, approver=user, comment=comment, **kw)
 
 
 @pytest.mark.parametrize(
@@ -170,8 +135,9 @@ def test_large_amounts_need_two_different_approvers(people, member, settings, sa
     assert request(people, member, direction="debit", amount="1000.00").approvals_required == 1
 
 
-def test_debit_above_balance_needs_an_explicit_override(people, member, sandbox_pomelo,
+def test_debit_above_balance_needs_an_explicit_override(people, member, sandbox_pomelo, settings,
                                                        django_capture_on_commit_callbacks):
+    settings.POMELO_ALLOWS_NEGATIVE_BALANCE = True
     sandbox_pomelo.add_member("usr-1", ["crd-1"], balances={"points": "500"})
     adjustment = request(people, member, direction="debit", amount="150.00", above_balance=True)
     with pytest.raises(AdjustmentError, match="Tick 'override balance'"):
@@ -249,35 +215,34 @@ def test_approved_credit_reaches_pomelo_once_and_books_the_ledger(
     assert sandbox_pomelo.effects(adjustment.idempotency_key)["count"] == 1
 
 
-def test_refused_debit_fails_with_pomelos_reason_and_a_retry_replays_it(
+def test_refused_debit_fails_for_good_with_pomelos_reason(
     people, member, sandbox_pomelo, django_capture_on_commit_callbacks
 ):
+    # Our ledger says 100 (so the request passes); Pomelo holds 10 and refuses the burn.
     sandbox_pomelo.add_member("usr-1", ["crd-1"], balances={"points": "10"})
     adjustment = request(people, member, direction="debit", amount="50.00")
     with django_capture_on_commit_callbacks(execute=True):
         approve(adjustment, people["approver"])
     adjustment.refresh_from_db()
-    assert adjustment.state == S.FAILED
+    assert adjustment.state == S.FAILED and adjustment.completed_at is not None
     assert adjustment.failure_reason.startswith("Pomelo refused it:")
     assert "INSUFFICIENT_BALANCE" in adjustment.failure_reason
+    assert "Nothing was applied" in adjustment.failure_reason
     assert balances() == (Decimal("0"), Decimal("100.00"))
-
-    with pytest.raises(AdjustmentError, match="permission to retry"):
-        adjustment_retry(adjustment_id=adjustment.pk, approver=people["agent"])
-    # The retry reuses the key, so Pomelo answers with its first answer and applies nothing:
-    # a refused adjustment needs a new request, never a second effect.
-    sandbox_pomelo.reward(user_id="usr-1", account_type="points", amount="100")
-    with django_capture_on_commit_callbacks(execute=True):
-        adjustment_retry(adjustment_id=adjustment.pk, approver=people["approver"], comment="again")
-    adjustment.refresh_from_db()
-    assert adjustment.state == S.FAILED and adjustment.submit_attempts == 2
-    record = sandbox_pomelo.effects(adjustment.idempotency_key)
-    assert record["count"] == 0 and record["requests"] == 2
-    assert sandbox_pomelo.balances("usr-1")["points"] == Decimal("110.00")
-    assert balances() == (Decimal("0"), Decimal("100.00"))
+    # FAILED is final: a retry under the same key could only be refused again.
+    with pytest.raises(IllegalTransition):
+        Adjustment.objects.get(pk=adjustment.pk).transition_to(S.APPROVED)
+    for user in people.values():
+        actions = adjustment_actions(adjustment=adjustment, user=user)
+        assert not (actions.can_resume or actions.can_decide or actions.can_review)
+    assert adjustment_resume_overdue(now=timezone.now() + timedelta(days=1)) == {}
+    assert sandbox_pomelo.effects(adjustment.idempotency_key)["requests"] == 1
+    # It closed the request: a new one (with a new key) may follow.
+    again = request(people, member, direction="debit", amount="5.00")
+    assert again.idempotency_key != adjustment.idempotency_key
 
 
-def test_pomelo_down_fails_transiently_and_retry_keeps_the_key(
+def test_pomelo_down_keeps_the_submission_and_the_sweep_resumes_it_with_the_same_key(
     people, member, sandbox_pomelo, django_capture_on_commit_callbacks
 ):
     sandbox_pomelo.add_member("usr-1", ["crd-1"], balances={"points": "0"})
@@ -286,14 +251,22 @@ def test_pomelo_down_fails_transiently_and_retry_keeps_the_key(
     with django_capture_on_commit_callbacks(execute=True):
         approve(adjustment, people["approver"])
     adjustment.refresh_from_db()
-    assert adjustment.state == S.FAILED and "unavailable after retries" in adjustment.failure_reason
+    # Not FAILED: Pomelo may have applied it. It waits for its lease to end.
+    assert adjustment.state == S.SUBMITTING and adjustment.submit_attempts == 1
+    assert "Pomelo may or may not have applied it" in adjustment.failure_reason
+    assert "sent again automatically with the same idempotency key" in adjustment.failure_reason
+    assert adjustment_resume_overdue() == {}  # the lease is not over yet
     sandbox_pomelo.clear_faults()
-    with django_capture_on_commit_callbacks(execute=True):
-        adjustment_retry(adjustment_id=adjustment.pk, approver=people["approver2"])
+    outcomes = adjustment_resume_overdue(now=adjustment.lease_expires_at)
+    assert outcomes == {adjustment.pk: S.SUCCEEDED}
     adjustment.refresh_from_db()
-    assert adjustment.state == S.SUCCEEDED
-    record = sandbox_pomelo.effects(adjustment.idempotency_key)
-    assert record["count"] == 1
+    assert adjustment.submit_attempts == 2 and adjustment.failure_reason == ""
+    keys = {e["request"]["idempotency_key"] for e in AuditEntry.objects.filter(
+        adjustment=adjustment, action="pomelo_exchange").values_list("data", flat=True)}
+    assert keys == {adjustment.idempotency_key}
+    assert sandbox_pomelo.effects(adjustment.idempotency_key)["count"] == 1
+    assert balances() == (Decimal("0"), Decimal("125.00"))
+    assert AuditEntry.objects.filter(adjustment=adjustment, action="adjustment_resumed").count() == 1
 
 
 def test_connection_dropped_after_pomelo_applied_is_not_applied_twice(

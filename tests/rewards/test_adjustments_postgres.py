@@ -2,15 +2,19 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
+from django.utils import timezone
 
-from accounts.models import Member
+from accounts.models import Member, RewardAccount
 from rewards.models import Adjustment, AuditEntry, LedgerEntry
 from rewards.services.adjustments import (
     AdjustmentError,
@@ -83,15 +87,9 @@ def test_task_running_many_times_at_once_calls_pomelo_once(setup, sandbox_pomelo
     assert LedgerEntry.objects.filter(adjustment=adjustment).count() == 1
 
 
-def test_database_worker_process_runs_the_submission(setup, sandbox_pomelo, settings):
-    adjustment, approvers = setup
-    # The settings fixture signals the change; django-tasks then rebuilds its backends.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    adjustment_approve(adjustment_id=adjustment.pk, approver=approvers[0], comment="ok")
-    adjustment.refresh_from_db()
-    assert adjustment.state == Adjustment.State.APPROVED  # queued, not run in-process
+def _worker_env(settings, sandbox_pomelo, **extra) -> dict[str, str]:
     db = settings.DATABASES["default"]
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
@@ -99,7 +97,18 @@ def test_database_worker_process_runs_the_submission(setup, sandbox_pomelo, sett
         "POMELO_CLIENT_ID": sandbox_pomelo.client_id,
         "POMELO_CLIENT_SECRET": sandbox_pomelo.client_secret,
         "POMELO_WEBHOOK_KEYS": json.dumps({}),
+        **extra,
     }
+
+
+def test_database_worker_process_runs_the_submission(setup, sandbox_pomelo, settings):
+    adjustment, approvers = setup
+    # The settings fixture signals the change; django-tasks then rebuilds its backends.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    adjustment_approve(adjustment_id=adjustment.pk, approver=approvers[0], comment="ok")
+    adjustment.refresh_from_db()
+    assert adjustment.state == Adjustment.State.APPROVED  # queued, not run in-process
+    env = _worker_env(settings, sandbox_pomelo)
     worker = subprocess.run(
         [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay",
          "--no-reload"],
@@ -110,6 +119,72 @@ def test_database_worker_process_runs_the_submission(setup, sandbox_pomelo, sett
     adjustment.refresh_from_db()
     assert adjustment.state == Adjustment.State.SUCCEEDED, worker.stderr
     assert sandbox_pomelo.effects(adjustment.idempotency_key)["count"] == 1
+
+
+def _wait_for(condition, what: str, timeout: float = 60) -> None:
+    """Wait for another process to reach a state; fail, naming it, if it never does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting: {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("recovery", ["watchdog", "sweep"])
+def test_a_worker_killed_mid_submission_is_resumed_and_applied_once(
+    setup, sandbox_pomelo, settings, recovery
+):
+    """The incident: Pomelo is slow, the process running the submission is killed while
+    Pomelo handles it. The watchdog queued with the claim (run by the next worker), or the
+    sweep, sends it again with the same key: applied once, recorded once, ledger = Pomelo."""
+    adjustment, approvers = setup
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.ADJUSTMENT_SUBMISSION_LEASE_SECONDS = 2
+    env = _worker_env(settings, sandbox_pomelo, ADJUSTMENT_SUBMISSION_LEASE_SECONDS="2")
+    adjustment_approve(adjustment_id=adjustment.pk, approver=approvers[0], comment="ok")
+    sandbox_pomelo.set_faults(delay_ms=4000, delay_next=1)  # the first call stays in flight
+
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload",
+         "--interval", "0.1"],
+        env=env, cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for(lambda: sandbox_pomelo.state()["faults"]["injected"] >= 1,
+                  "the worker's mint to reach the stand-in")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=30)
+    adjustment.refresh_from_db()
+    assert adjustment.state == Adjustment.State.SUBMITTING and adjustment.submit_attempts == 1
+    lease_end = adjustment.lease_expires_at
+    _wait_for(lambda: timezone.now() > lease_end, "the end of the lease", timeout=30)
+
+    if recovery == "watchdog":
+        command = [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay",
+                   "--no-reload"]
+    else:
+        command = [sys.executable, "manage.py", "resume_adjustments"]
+    finished = subprocess.run(command, env=env,  # noqa: S603 - our own manage.py
+                              cwd=settings.BASE_DIR, capture_output=True, text=True,
+                              timeout=120, check=False)
+    assert finished.returncode == 0, finished.stderr
+    # Wait for the killed worker's request, still held at the stand-in, to finish too.
+    _wait_for(lambda: sandbox_pomelo.effects(adjustment.idempotency_key)["requests"] == 2,
+              "the stand-in to finish both requests")
+
+    adjustment.refresh_from_db()
+    assert adjustment.state == Adjustment.State.SUCCEEDED, finished.stdout + finished.stderr
+    assert adjustment.submit_attempts == 2
+    record = sandbox_pomelo.effects(adjustment.idempotency_key)
+    assert record["count"] == 1 and record["replays"] == 1
+    assert LedgerEntry.objects.filter(adjustment=adjustment).count() == 1
+    ours = RewardAccount.objects.get(member=adjustment.member, account_type="points").available_balance
+    assert ours == sandbox_pomelo.balances("usr-1")["points"] == Decimal("130.00")
+    assert AuditEntry.objects.filter(adjustment=adjustment, action="adjustment_succeeded").count() == 1
 
 
 @pytest.mark.parametrize("sql", ["UPDATE rewards_auditentry SET comment = 'edited'",

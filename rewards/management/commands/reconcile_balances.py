@@ -24,11 +24,17 @@ class Command(BaseCommand):
         sys.stderr.write("\n")
         self.stdout.write(
             f"reconciliation #{run.pk}: {run.members_checked} members, "
-            f"{run.accounts_drifting} accounts drifting, {run.errors} errors"
+            f"{run.accounts_drifting} accounts drifting, {run.errors} errors, "
+            f"{run.adjustments_unsettled} adjustments of unrecorded outcome"
         )
-        for result in run.results.filter(drifting=True).select_related("account__member")[:50]:
+        for result in run.results.filter(drifting=True).select_related("member")[:50]:
             self.stdout.write(
-                f"  {result.account.member.pomelo_user_id} {result.account.account_type}: "
+                f"  {result.member.pomelo_user_id} {result.account_type}: "
                 f"ledger {result.ledger_available} vs Pomelo {result.pomelo_available} "
-                f"(difference {result.difference})"
+                f"(difference {result.difference})" + (f" — {result.note}" if result.note else "")
+            )
+        for item in run.unsettled_adjustments:
+            self.stdout.write(
+                f"  adjustment #{item['id']} {item['state']}: {item['member']} "
+                f"{item['account_type']} {item['signed_amount']} (key {item['idempotency_key']})"
             )

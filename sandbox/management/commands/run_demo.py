@@ -1,6 +1,7 @@
 """`make run`: the back office and a stand-in Pomelo in one process, with demo data."""
 
 import base64
+import logging
 import secrets
 import threading
 
@@ -8,11 +9,18 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from django_tasks import task_backends
+from django_tasks_db.backend import DatabaseBackend
 
 from accounts.models import Member
+from rewards.services.adjustments import adjustment_resume_overdue
 from sandbox.demo import DEMO_USERS, demo_data_load, demo_users_reset
 from sandbox.guard import sandbox_require_enabled
 from sandbox.pomelo_server import serve
+
+logger = logging.getLogger(__name__)
+# In-process tasks have no worker to run the watchdogs: sweep for overdue submissions instead.
+SWEEP_SECONDS = 15
 
 
 class Command(BaseCommand):
@@ -60,8 +68,25 @@ class Command(BaseCommand):
                         "api_key": api_key, "secret_b64": secret,
                         "members": o["members"], "transactions": o["transactions"]},
             ).start()
+        if isinstance(task_backends["default"], DatabaseBackend):
+            self.stdout.write(self.style.WARNING(
+                "Tasks queue in the database (DEBUG is off or TASKS_BACKEND is set): run "
+                "`manage.py db_worker` beside this, or approvals are never sent to Pomelo."
+            ))
+        else:
+            threading.Thread(target=self._sweep_forever, daemon=True).start()
         call_command("runserver", f"{o['host']}:{o['port']}", use_reloader=False,
                      insecure_serving=True)
+
+    def _sweep_forever(self) -> None:
+        stop = threading.Event()
+        while not stop.wait(SWEEP_SECONDS):
+            try:
+                adjustment_resume_overdue()
+            except Exception:
+                logger.exception("the demo's sweep of overdue submissions failed")
+            finally:
+                connections.close_all()
 
     def _configure(self, pomelo_port: int) -> tuple[str, str]:
         """Point this process at the stand-in, with a webhook key pair both sides share."""

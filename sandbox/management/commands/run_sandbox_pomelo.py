@@ -45,6 +45,11 @@ class Command(BaseCommand):
             "--state-file", default=None,
             help="Keep members, balances and idempotency records in this JSON file across restarts.",
         )
+        parser.add_argument(
+            "--key-memory-seconds", type=float, default=None,
+            help="Forget an idempotency key this long after its first use (default: never), as "
+                 "Pomelo may; a re-send after that applies again.",
+        )
         faults = parser.add_argument_group("faults applied to the loyalty API from startup")
         faults.add_argument("--fail-next", type=int, default=0)
         faults.add_argument("--fail-status", type=int, default=500)
@@ -81,6 +86,7 @@ class Command(BaseCommand):
                 token_lifetime_seconds=options["token_lifetime"],
                 faults=faults,
                 state_path=Path(options["state_file"]) if options["state_file"] else None,
+                key_memory_seconds=options["key_memory_seconds"],
             )
         except OSError as exc:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from exc
