@@ -19,7 +19,7 @@ class NotificationKind(models.TextChoices):
 
 
 class RewardEvent(models.Model):
-    """One reward: a card transaction × account type. Its state follows design.md's table."""
+    """One reward: a card transaction × account type. Its state follows the README's lifecycle table."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"

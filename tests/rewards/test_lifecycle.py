@@ -1,4 +1,4 @@
-"""design.md's lifecycle table, cell by cell, through the service that applies notifications."""
+"""The README's reward lifecycle table, cell by cell, through the service that applies notifications."""
 
 from decimal import Decimal
 
