@@ -99,6 +99,12 @@ def storable_text(text: str, max_length: int | None = None) -> str:
     return text if max_length is None else text[:max_length]
 
 
+def _storable_address(address: str | None) -> str | None:
+    # A database inet column refuses an IPv6 zone ("fe80::1%eth0"); the zone says nothing
+    # about who called.
+    return address.split("%", 1)[0] if address else None
+
+
 def _delivery_new(incoming: IncomingDelivery, **fields) -> Delivery:
     headers = {
         storable_text(name): storable_text(value)
@@ -109,7 +115,7 @@ def _delivery_new(incoming: IncomingDelivery, **fields) -> Delivery:
         headers=headers,
         body=incoming.body,
         api_key=storable_text(incoming.headers.get("x-api-key", ""), 100),
-        remote_addr=incoming.remote_addr,
+        remote_addr=_storable_address(incoming.remote_addr),
         **fields,
     )
 
@@ -196,15 +202,18 @@ def _delivery_repeat(
     """A second delivery of a claimed key: a duplicate if the bytes are the same; otherwise
     Pomelo reused the key for another body, which nobody should apply without looking."""
     claimer_id, claimer_body = claimer
+    identity = {"kind": delivery.kind, "event_id": delivery.event_id,
+                "idempotency_key": delivery.idempotency_key}
     if claimer_body == body:
         Delivery.objects.filter(pk=delivery.pk).update(
-            outcome=Outcome.DUPLICATE, http_status=200, processed_at=now, review="",
+            **identity, outcome=Outcome.DUPLICATE, http_status=200, processed_at=now, review="",
             detail=f"duplicate of delivery #{claimer_id}: already processed",
         )
         return DeliveryResult(200, {"status": "duplicate", "delivery_id": delivery.pk}, delivery.pk)
     review = f"same idempotency_key as delivery #{claimer_id}, different body: not applied"
     Delivery.objects.filter(pk=delivery.pk).update(
-        outcome=Outcome.KEY_REUSED, http_status=200, processed_at=now, review=review, detail=review,
+        **identity, outcome=Outcome.KEY_REUSED, http_status=200, processed_at=now, review=review,
+        detail=review,
     )
     return DeliveryResult(
         200, {"status": "flagged", "delivery_id": delivery.pk, "review": review}, delivery.pk

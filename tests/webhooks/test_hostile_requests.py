@@ -114,6 +114,8 @@ CASES = [
             "not a loyalty notification type we know", path=SINGLE_PATH),
     flagged("NUL in another header", b'{' + IDS + b'}', "missing transaction_id",
             headers={"x-trace": "a\x00b"}),
+    flagged("IPv6 peer with a zone", b'{' + IDS + b'}', "missing transaction_id",
+            environ={"REMOTE_ADDR": "fe80::1%eth0"}),
     flagged("Accept that is not JSON", b'{' + IDS + b'}', "missing transaction_id",
             headers={"accept": "image/png"}),
     # --- not provably Pomelo's: refused, kept as rejected -----------------------------------
