@@ -177,22 +177,20 @@ def delivery_reject(
 # --- Applying what Pomelo signed ----------------------------------------------------------
 
 
-def _claims(delivery: Delivery):
-    """The delivery that already holds this delivery's (kind, idempotency_key), if any."""
-    return (
+def _claimer(delivery: Delivery) -> tuple[int, bytes] | None:
+    """The delivery that already holds this one's (kind, idempotency_key): its id and body."""
+    if not delivery.idempotency_key:
+        return None
+    found = list(
         Delivery.objects.filter(
             kind=delivery.kind, idempotency_key=delivery.idempotency_key,
             outcome__in=Delivery.CLAIMING_OUTCOMES,
         )
-        .exclude(idempotency_key="")
+        .exclude(idempotency_key="")  # the constraint's condition, so its index serves
         .exclude(pk=delivery.pk)
+        .order_by()
+        .values_list("pk", "body")[:1]
     )
-
-
-def _claimer(delivery: Delivery) -> tuple[int, bytes] | None:
-    if not delivery.idempotency_key:
-        return None
-    found = list(_claims(delivery).order_by().values_list("pk", "body")[:1])
     return (found[0][0], bytes(found[0][1])) if found else None
 
 
