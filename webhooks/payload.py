@@ -33,6 +33,7 @@ MAX_AMOUNT = Decimal("1e16")
 # spaces or underscores, no other script's digits (all of which Decimal() would accept).
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
+_KINDS = {kind.value: kind for kind in NotificationKind}
 # Pomelo's sample event ids. Used when POMELO_WEBHOOK_EVENT_KINDS is not set.
 DEFAULT_EVENT_KINDS = {
     "loyalty-pending": NotificationKind.PENDING.value,
@@ -64,7 +65,7 @@ class PayloadRules:
     def kind_of_event(self, event_id: str) -> NotificationKind | None:
         kinds = DEFAULT_EVENT_KINDS if self.event_kinds is None else self.event_kinds
         kind = kinds.get(event_id.strip().lower()) if event_id else None
-        return NotificationKind(kind) if kind in NotificationKind.values else None
+        return _KINDS.get(kind)
 
 
 class PayloadError(ValueError):

@@ -233,14 +233,17 @@ def _delivery_failed(delivery: Delivery, now: datetime, exc: Exception) -> Deliv
     )
 
 
-def _delivery_settle(*, delivery: Delivery, body: bytes, reading: _Reading) -> DeliveryResult:
+def _delivery_settle(
+    *, delivery: Delivery, body: bytes, reading: _Reading, reread: bool = False
+) -> DeliveryResult:
     """Claim and apply a stored, signed delivery inside the caller's transaction.
 
     The ledger work and the claim on the notification share one savepoint. The claim is the
     partial unique constraint on (kind, idempotency_key) over processed and flagged
     deliveries: a second copy fails to claim, its savepoint rolls back whatever it did, and it
     is recorded as a duplicate (or a key reuse). If processing fails, the savepoint rolls back
-    and the delivery row, written before it, stays with the error.
+    and the delivery row, written before it, stays with the error. `reread`: the body was read
+    again (reprocessing), so its kind and ids are written with the outcome.
     """
     now = timezone.now()
     # A shortcut for the common, sequential redelivery; a concurrent copy that passes it is
@@ -259,11 +262,13 @@ def _delivery_settle(*, delivery: Delivery, body: bytes, reading: _Reading) -> D
                     outcome = Outcome.FLAGGED if result.flagged else Outcome.PROCESSED
                     detail = result.flagged or result.summary
                     review = result.flagged or result.review
+                identity = (
+                    {"kind": delivery.kind, "event_id": delivery.event_id,
+                     "idempotency_key": delivery.idempotency_key} if reread else {}
+                )
                 Delivery.objects.filter(pk=delivery.pk).update(
-                    kind=delivery.kind, event_id=storable_text(delivery.event_id),
-                    idempotency_key=storable_text(delivery.idempotency_key),
-                    outcome=outcome, detail=storable_text(detail), review=storable_text(review, 500),
-                    http_status=200, processed_at=now,
+                    **identity, outcome=outcome, detail=storable_text(detail),
+                    review=storable_text(review, 500), http_status=200, processed_at=now,
                 )
         except NotificationNeedsReview as exc:
             # Rolled back: nothing created, no money moved. Keep it flagged instead.
@@ -360,7 +365,7 @@ def _delivery_reprocess(delivery_id: int) -> ReprocessResult:
         reading = _read(NotificationKind(delivery.kind) if delivery.kind else None, body)
         delivery.kind, delivery.event_id = reading.kind, reading.event_id
         delivery.idempotency_key = reading.idempotency_key
-        _delivery_settle(delivery=delivery, body=body, reading=reading)
+        _delivery_settle(delivery=delivery, body=body, reading=reading, reread=True)
     delivery.refresh_from_db(fields=["outcome", "detail"])
     return ReprocessResult(delivery.pk, delivery.outcome, delivery.detail)
 
