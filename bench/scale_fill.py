@@ -619,15 +619,15 @@ class _Generator:
                     "rejected": "signature does not match", "flagged": "no transaction id: review",
                     "failed": "database unavailable",
                 }[outcome]
-                yield (delivery_id, kind, endpoint, json.dumps(headers), json.dumps(payload),
+                yield (delivery_id, kind, endpoint, json.dumps(headers), json.dumps(payload).encode(),
                        "Lp0g+cwb19eE", "34.226.254.178", self.at(received), payload["event_id"], key,
-                       outcome, status_of[outcome], detail,
+                       outcome, status_of[outcome], detail, detail if outcome == "flagged" else "",
                        self.at(received + 0.05) if outcome != "rejected" else None,
                        1 if outcome != "rejected" else 0)
 
         return {"webhook deliveries": _copy(self.conn, "webhooks_delivery", [
             "id", "kind", "endpoint", "headers", "body", "api_key", "remote_addr", "received_at",
-            "event_id", "idempotency_key", "outcome", "http_status", "detail", "processed_at",
+            "event_id", "idempotency_key", "outcome", "http_status", "detail", "review", "processed_at",
             "attempts",
         ], rows())}
 

@@ -190,6 +190,39 @@ POMELO_ACCOUNT_TYPES = [
     if t.strip()
 ]
 
+# --- Pomelo webhooks: intake and payload assumptions ----------------------------------------
+# The path prefix in the webhook URLs Pomelo was given, when a proxy strips it before Django
+# (x-endpoint names the public path). Empty: Pomelo calls the paths Django serves.
+POMELO_WEBHOOK_PUBLIC_PATH_PREFIX = env.str("POMELO_WEBHOOK_PUBLIC_PATH_PREFIX", default="").rstrip("/")
+if POMELO_WEBHOOK_PUBLIC_PATH_PREFIX and not POMELO_WEBHOOK_PUBLIC_PATH_PREFIX.startswith("/"):
+    raise ImproperlyConfigured("POMELO_WEBHOOK_PUBLIC_PATH_PREFIX must start with /")
+# What we assume about the undocumented notification fields: a signed body that breaks one of
+# these rules is kept and flagged for review, never refused.
+POMELO_WEBHOOK_AMOUNT_DECIMALS = env.int("POMELO_WEBHOOK_AMOUNT_DECIMALS", default=2)
+if not 0 <= POMELO_WEBHOOK_AMOUNT_DECIMALS <= 2:
+    raise ImproperlyConfigured("POMELO_WEBHOOK_AMOUNT_DECIMALS must be 0, 1 or 2: the ledger keeps cents")
+_NOTIFICATION_KINDS = ("pending", "confirmation", "cancellation")
+POMELO_WEBHOOK_NEGATIVE_AMOUNT_KINDS = [
+    k.strip().lower() for k in env.list("POMELO_WEBHOOK_NEGATIVE_AMOUNT_KINDS", default=["confirmation"])
+    if k.strip()
+]
+# event_id -> notification kind, for the single URL and to flag an event_id that contradicts
+# its URL. Pomelo's samples are the default.
+_event_kinds = env.json(
+    "POMELO_WEBHOOK_EVENT_KINDS",
+    default={"loyalty-pending": "pending", "loyalty-confirm": "confirmation",
+             "loyalty-cancel": "cancellation"},
+)
+if not isinstance(_event_kinds, dict):
+    raise ImproperlyConfigured('POMELO_WEBHOOK_EVENT_KINDS must be a JSON object {"event_id": "kind"}')
+POMELO_WEBHOOK_EVENT_KINDS = {str(k).strip().lower(): str(v).strip().lower() for k, v in _event_kinds.items()}
+for _kind in [*POMELO_WEBHOOK_NEGATIVE_AMOUNT_KINDS, *POMELO_WEBHOOK_EVENT_KINDS.values()]:
+    if _kind not in _NOTIFICATION_KINDS:
+        raise ImproperlyConfigured(
+            f"unknown notification kind {_kind!r} in the webhook settings; "
+            f"use {', '.join(_NOTIFICATION_KINDS)}"
+        )
+
 # --- Pomelo Loyalty API client --------------------------------------------------------------
 POMELO_BASE_URL = env.str("POMELO_BASE_URL", default="http://127.0.0.1:8765").rstrip("/")
 POMELO_TOKEN_URL = env.str("POMELO_TOKEN_URL", default="") or f"{POMELO_BASE_URL}/oauth/token"

@@ -1,4 +1,4 @@
-"""The delivery inbox: every webhook request that passed the size check, as it arrived."""
+"""The delivery inbox: every webhook request we answered, as it arrived."""
 
 from django.db import models
 from django.utils import timezone
@@ -10,18 +10,27 @@ class Delivery(models.Model):
     class Outcome(models.TextChoices):
         RECEIVED = "received", "Received, not yet processed"
         PROCESSED = "processed", "Processed"
-        FLAGGED = "flagged", "Stored for review, no ledger effect"
+        FLAGGED = "flagged", "Kept for review, no money moved"
         DUPLICATE = "duplicate", "Duplicate"
+        KEY_REUSED = "key_reused", "Same key, different body"
         REJECTED = "rejected", "Rejected"
         FAILED = "failed", "Failed"
 
-    # Outcomes that claim a notification: a second delivery with the same key is a duplicate.
+    # Outcomes that claim a notification: a second delivery with the same key is a duplicate
+    # (same body) or a key reuse (another body). A delivery without a readable key claims
+    # nothing.
     CLAIMING_OUTCOMES = (Outcome.PROCESSED, Outcome.FLAGGED)
+    # Signed deliveries a person can apply again once the cause is gone.
+    REPROCESSABLE_OUTCOMES = (Outcome.FAILED, Outcome.FLAGGED)
 
-    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    # Empty when the single URL received an event_id we cannot map, and on refused requests
+    # to it.
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices, blank=True)
     endpoint = models.CharField(max_length=300)
     headers = models.JSONField(default=dict, help_text="Request headers, secrets removed.")
-    body = models.TextField(blank=True)
+    # The bytes as they arrived (NUL bytes, invalid UTF-8 and all): the signature covers them,
+    # and a reprocessing reads them again.
+    body = models.BinaryField(blank=True, default=b"")
     api_key = models.CharField(max_length=100, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -30,24 +39,33 @@ class Delivery(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     detail = models.TextField(blank=True, help_text="What processing did, or why it did not.")
+    review = models.CharField(
+        max_length=500, blank=True,
+        help_text="Why a person should look at this delivery; empty when nobody needs to.",
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name_plural = "deliveries"
-        permissions = [("reprocess_delivery", "Can reprocess a failed delivery")]
+        permissions = [("reprocess_delivery", "Can reprocess a failed or flagged delivery")]
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "idempotency_key"],
-                condition=models.Q(outcome__in=["processed", "flagged"]),
+                condition=models.Q(outcome__in=["processed", "flagged"])
+                & ~models.Q(idempotency_key=""),
                 name="delivery_one_claim_per_notification",
             ),
         ]
         indexes = [
             models.Index(fields=["outcome", "received_at"]),
             models.Index(fields=["kind", "idempotency_key"]),
+            # The inbox's "needs review" filter, newest first, without scanning the rest.
+            models.Index(
+                fields=["-received_at"], condition=~models.Q(review=""), name="delivery_needs_review"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.kind} {self.idempotency_key or '-'} {self.outcome}"
+        return f"#{self.pk} {self.kind or '-'} {self.idempotency_key or '-'} {self.outcome}"

@@ -1,21 +1,29 @@
-"""Webhook intake: verify, record, deduplicate and apply Pomelo's loyalty notifications."""
+"""Webhook intake: verify, record, deduplicate and apply Pomelo's loyalty notifications.
 
+Before the signature holds, the caller is a stranger: the request is refused (4xx) and kept
+as `rejected`. Once it holds, the body is Pomelo's: it is kept byte for byte and answered 200
+whatever it contains; what the ledger cannot read is `flagged` for a person, with the reason,
+and moves no money.
+"""
+
+import functools
 import ipaddress
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from rewards.audit import audit_record
 from rewards.models import AuditEntry, NotificationKind
 from rewards.notifications import RewardNotification
-from rewards.services import reward_notification_apply
+from rewards.services import NotificationNeedsReview, reward_notification_apply
 from webhooks.models import Delivery
-from webhooks.payload import PayloadError, identifiers_peek, notification_parse
+from webhooks.payload import PayloadError, PayloadRules, identifiers_peek, notification_parse
 from webhooks.signature import SignatureError, signature_verify
 
 logger = logging.getLogger(__name__)
@@ -24,15 +32,21 @@ Outcome = Delivery.Outcome
 
 # Never stored: credentials of any kind that a proxy or a client might add.
 _SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-csrftoken"}
+# A notification that raced another one for its reward (see reward_notification_apply) is
+# applied again; a third failure is ours and answered 500.
+_APPLY_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
 class IncomingDelivery:
-    kind: NotificationKind
-    path: str
+    # The URL's notification kind; None on the single URL, where event_id names it.
+    kind: NotificationKind | None
+    path: str  # the path (with query) that received the request, for the record
     headers: dict[str, str]  # lower-case names
     body: bytes
     remote_addr: str | None
+    # What x-endpoint may say: the public path Pomelo was given and the path we saw.
+    endpoints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,101 +56,173 @@ class DeliveryResult:
     delivery_id: int | None = None
 
 
-def _address_allowed(remote_addr: str | None) -> bool:
+@dataclass(frozen=True)
+class _Reading:
+    """A signed body as the payload module read it: a notification, or why not."""
+
+    kind: str
+    event_id: str
+    idempotency_key: str
+    notification: RewardNotification | None = None
+    problem: str = ""
+    field: str = ""
+
+
+def _read(route_kind: NotificationKind | None, body: bytes) -> _Reading:
+    rules = PayloadRules.from_settings()
+    try:
+        notification = notification_parse(kind=route_kind, body=body, rules=rules)
+    except PayloadError as exc:
+        kind = route_kind or rules.kind_of_event(exc.event_id)
+        return _Reading(
+            kind=kind.value if kind else "", event_id=exc.event_id,
+            idempotency_key=exc.idempotency_key, problem=exc.message, field=exc.field,
+        )
+    return _Reading(
+        kind=notification.kind.value, event_id=notification.event_id,
+        idempotency_key=notification.idempotency_key, notification=notification,
+    )
+
+
+# --- Storing what arrived -----------------------------------------------------------------
+
+
+def storable_text(text: str, max_length: int | None = None) -> str:
+    """`text` as PostgreSQL can store it: NUL characters and unpaired surrogates escaped
+    (never dropped, so what arrived stays readable), then cut to `max_length`."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if max_length is None else text[:max_length]
+
+
+def _storable_address(address: str | None) -> str | None:
+    # A database inet column refuses an IPv6 zone ("fe80::1%eth0"); the zone says nothing
+    # about who called.
+    return address.split("%", 1)[0] if address else None
+
+
+def _delivery_new(incoming: IncomingDelivery, **fields) -> Delivery:
+    headers = {
+        storable_text(name): storable_text(value)
+        for name, value in incoming.headers.items() if name.lower() not in _SECRET_HEADERS
+    }
+    return Delivery(
+        endpoint=storable_text(incoming.path, 300),
+        headers=headers,
+        body=incoming.body,
+        api_key=storable_text(incoming.headers.get("x-api-key", ""), 100),
+        remote_addr=_storable_address(incoming.remote_addr),
+        **fields,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _allowed_networks(entries: tuple[str, ...]) -> tuple:
+    networks = []
+    for entry in entries:
+        network = ipaddress.ip_network(entry, strict=False)
+        mapped = network.network_address.ipv4_mapped if network.version == 6 else None
+        if mapped is not None and network.prefixlen >= 96:
+            network = ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
+        networks.append(network)
+    return tuple(networks)
+
+
+def address_allowed(remote_addr: str | None) -> bool:
+    """Whether the caller may call the webhooks. An IPv4-mapped IPv6 address (::ffff:a.b.c.d,
+    what a dual-stack socket reports for an IPv4 peer) matches its IPv4 entries."""
     allowed = settings.POMELO_WEBHOOK_ALLOWED_IPS
     if not allowed:
         return True
     if not remote_addr:
         return False
     address = ipaddress.ip_address(remote_addr)
-    return any(address in ipaddress.ip_network(entry, strict=False) for entry in allowed)
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in _allowed_networks(tuple(allowed)))
 
 
-def _delivery_new(incoming: IncomingDelivery, **fields) -> Delivery:
-    headers = {k: v for k, v in incoming.headers.items() if k not in _SECRET_HEADERS}
-    return Delivery(
-        kind=incoming.kind,
-        endpoint=incoming.path[:300],
-        headers=headers,
-        body=incoming.body.decode("utf-8", errors="replace"),
-        api_key=incoming.headers.get("x-api-key", "")[:100],
-        remote_addr=incoming.remote_addr,
-        **fields,
-    )
-
-
-def _delivery_reject(
-    incoming: IncomingDelivery, *, status: int, error: str, message: str, field: str = ""
+def delivery_reject(
+    *, incoming: IncomingDelivery, status: int, error: str, message: str, note: str = ""
 ) -> DeliveryResult:
-    event_id, key = identifiers_peek(incoming.body)
-    delivery = _delivery_new(
-        incoming,
-        outcome=Outcome.REJECTED,
-        http_status=status,
-        detail=f"{error}: {message}",
-        event_id=event_id,
-        idempotency_key=key,
-        processed_at=timezone.now(),
-    )
-    delivery.save()
-    body = {"status": "rejected", "error": error, "message": message, "delivery_id": delivery.pk}
-    if field:
-        body["field"] = field
-    return DeliveryResult(status, body, delivery.pk)
+    """Refuse a request that is not provably Pomelo's, and keep it as it arrived.
 
-
-def _delivery_apply(*, delivery: Delivery, notification: RewardNotification) -> DeliveryResult:
-    """Apply a stored delivery inside the caller's transaction.
-
-    The ledger work and the claim on the notification share one savepoint. The claim is the
-    partial unique constraint on (kind, idempotency_key) over processed deliveries: a second
-    copy fails to claim, its savepoint rolls back whatever it did, and it is recorded as a
-    duplicate. If processing fails, the savepoint rolls back and the delivery row, written
-    before it, stays with the error.
+    `note` says what of the request is not kept (a body above the size limit, say).
     """
-    now = timezone.now()
-    claimed = Delivery.objects.filter(
-        kind=notification.kind, idempotency_key=notification.idempotency_key,
-        outcome__in=Delivery.CLAIMING_OUTCOMES,
-    ).exclude(pk=delivery.pk)
-    # A shortcut for the common, sequential redelivery; a concurrent copy that passes it is
-    # still stopped by the constraint below.
-    if claimed.exists():
-        return _delivery_duplicate(delivery, now)
-    try:
-        with transaction.atomic():
-            result = reward_notification_apply(notification=notification)
-            Delivery.objects.filter(pk=delivery.pk).update(
-                outcome=Outcome.FLAGGED if result.flagged else Outcome.PROCESSED,
-                detail=result.flagged or result.summary, http_status=200, processed_at=now,
-            )
-    except IntegrityError as exc:
-        # Lost the race for the claim (the other copy has committed), or another constraint.
-        if claimed.exists():
-            return _delivery_duplicate(delivery, now)
-        return _delivery_failed(delivery, now, exc)
-    except Exception as exc:
-        return _delivery_failed(delivery, now, exc)
-    body = {"status": "processed", "delivery_id": delivery.pk,
-            "detail": result.flagged or result.summary}
-    if result.flagged:
-        body["review"] = result.flagged
-    return DeliveryResult(200, body, delivery.pk)
-
-
-def _delivery_duplicate(delivery: Delivery, now) -> DeliveryResult:
-    Delivery.objects.filter(pk=delivery.pk).update(
-        outcome=Outcome.DUPLICATE, http_status=200, processed_at=now,
-        detail="duplicate: this notification was already processed",
+    event_id, key = identifiers_peek(incoming.body)
+    detail = f"{error}: {message}" + (f" ({note})" if note else "")
+    with transaction.atomic():
+        delivery = _delivery_new(
+            incoming,
+            kind=incoming.kind.value if incoming.kind else "",
+            outcome=Outcome.REJECTED,
+            http_status=status,
+            detail=storable_text(detail),
+            event_id=event_id,
+            idempotency_key=key,
+            processed_at=timezone.now(),
+        )
+        delivery.save()
+    return DeliveryResult(
+        status,
+        {"status": "rejected", "error": error, "message": message, "delivery_id": delivery.pk},
+        delivery.pk,
     )
-    return DeliveryResult(200, {"status": "duplicate", "delivery_id": delivery.pk}, delivery.pk)
 
 
-def _delivery_failed(delivery: Delivery, now, exc: Exception) -> DeliveryResult:
+# --- Applying what Pomelo signed ----------------------------------------------------------
+
+
+def _claimer(delivery: Delivery) -> tuple[int, bytes] | None:
+    """The delivery that already holds this one's (kind, idempotency_key): its id and body."""
+    if not delivery.idempotency_key:
+        return None
+    found = list(
+        Delivery.objects.filter(
+            kind=delivery.kind, idempotency_key=delivery.idempotency_key,
+            outcome__in=Delivery.CLAIMING_OUTCOMES,
+        )
+        .exclude(idempotency_key="")  # the constraint's condition, so its index serves
+        .exclude(pk=delivery.pk)
+        .order_by()
+        .values_list("pk", "body")[:1]
+    )
+    return (found[0][0], bytes(found[0][1])) if found else None
+
+
+def _delivery_repeat(
+    delivery: Delivery, body: bytes, claimer: tuple[int, bytes], now: datetime
+) -> DeliveryResult:
+    """A second delivery of a claimed key: a duplicate if the bytes are the same; otherwise
+    Pomelo reused the key for another body, which nobody should apply without looking."""
+    claimer_id, claimer_body = claimer
+    identity = {"kind": delivery.kind, "event_id": delivery.event_id,
+                "idempotency_key": delivery.idempotency_key}
+    if claimer_body == body:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            **identity, outcome=Outcome.DUPLICATE, http_status=200, processed_at=now, review="",
+            detail=f"duplicate of delivery #{claimer_id}: already processed",
+        )
+        return DeliveryResult(200, {"status": "duplicate", "delivery_id": delivery.pk}, delivery.pk)
+    review = f"same idempotency_key as delivery #{claimer_id}, different body: not applied"
+    Delivery.objects.filter(pk=delivery.pk).update(
+        **identity, outcome=Outcome.KEY_REUSED, http_status=200, processed_at=now, review=review,
+        detail=review,
+    )
+    return DeliveryResult(
+        200, {"status": "flagged", "delivery_id": delivery.pk, "review": review}, delivery.pk
+    )
+
+
+def _delivery_failed(delivery: Delivery, now: datetime, exc: Exception) -> DeliveryResult:
     logger.error("delivery %s failed", delivery.pk, exc_info=exc)
     Delivery.objects.filter(pk=delivery.pk).update(
         outcome=Outcome.FAILED, http_status=500, processed_at=now,
-        detail=f"{type(exc).__name__}: {exc}"[:2000],
+        detail=storable_text(f"{type(exc).__name__}: {exc}", 2000),
     )
     return DeliveryResult(
         500,
@@ -147,41 +233,99 @@ def _delivery_failed(delivery: Delivery, now, exc: Exception) -> DeliveryResult:
     )
 
 
+def _delivery_settle(
+    *, delivery: Delivery, body: bytes, reading: _Reading, reread: bool = False
+) -> DeliveryResult:
+    """Claim and apply a stored, signed delivery inside the caller's transaction.
+
+    The ledger work and the claim on the notification share one savepoint. The claim is the
+    partial unique constraint on (kind, idempotency_key) over processed and flagged
+    deliveries: a second copy fails to claim, its savepoint rolls back whatever it did, and it
+    is recorded as a duplicate (or a key reuse). If processing fails, the savepoint rolls back
+    and the delivery row, written before it, stays with the error. `reread`: the body was read
+    again (reprocessing), so its kind and ids are written with the outcome.
+    """
+    now = timezone.now()
+    # A shortcut for the common, sequential redelivery; a concurrent copy that passes it is
+    # still stopped by the constraint below.
+    claimer = _claimer(delivery)
+    if claimer is not None:
+        return _delivery_repeat(delivery, body, claimer, now)
+    problem, field = reading.problem, reading.field
+    for attempt in range(1, _APPLY_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                if problem:
+                    outcome, detail, review = Outcome.FLAGGED, f"{problem}: no money moved", problem
+                else:
+                    result = reward_notification_apply(notification=reading.notification)
+                    outcome = Outcome.FLAGGED if result.flagged else Outcome.PROCESSED
+                    detail = result.flagged or result.summary
+                    review = result.flagged or result.review
+                identity = (
+                    {"kind": delivery.kind, "event_id": delivery.event_id,
+                     "idempotency_key": delivery.idempotency_key} if reread else {}
+                )
+                Delivery.objects.filter(pk=delivery.pk).update(
+                    **identity, outcome=outcome, detail=storable_text(detail),
+                    review=storable_text(review, 500), http_status=200, processed_at=now,
+                )
+        except NotificationNeedsReview as exc:
+            # Rolled back: nothing created, no money moved. Keep it flagged instead.
+            problem, field = exc.reason, ""
+            continue
+        except IntegrityError as exc:
+            # Lost the race for the claim (the other copy has committed), or for the reward
+            # (another notification created it first: read it again), or another constraint.
+            claimer = _claimer(delivery)
+            if claimer is not None:
+                return _delivery_repeat(delivery, body, claimer, now)
+            if attempt < _APPLY_ATTEMPTS:
+                continue
+            return _delivery_failed(delivery, now, exc)
+        except Exception as exc:
+            return _delivery_failed(delivery, now, exc)
+        if outcome == Outcome.FLAGGED:
+            answer = {"status": "flagged", "delivery_id": delivery.pk, "review": review}
+            if field:
+                answer["field"] = field
+        else:
+            answer = {"status": "processed", "delivery_id": delivery.pk, "detail": detail}
+            if review:
+                answer["review"] = review
+        return DeliveryResult(200, answer, delivery.pk)
+    return _delivery_failed(delivery, now, RuntimeError("no attempt settled the delivery"))
+
+
 def delivery_receive(*, incoming: IncomingDelivery) -> DeliveryResult:
     """Check, record and process one webhook request. Every outcome leaves a Delivery row."""
-    if not _address_allowed(incoming.remote_addr):
-        return _delivery_reject(
-            incoming, status=403, error="forbidden_address",
+    if not address_allowed(incoming.remote_addr):
+        return delivery_reject(
+            incoming=incoming, status=403, error="forbidden_address",
             message=f"address {incoming.remote_addr} is not in the allow-list",
         )
     try:
         signature_verify(
             headers=incoming.headers,
             body=incoming.body,
-            path=incoming.path,
+            endpoints=incoming.endpoints or (incoming.path,),
             keys=settings.POMELO_WEBHOOK_KEYS,
             tolerance_seconds=settings.POMELO_WEBHOOK_TOLERANCE_SECONDS,
         )
     except SignatureError as exc:
-        return _delivery_reject(incoming, status=401, error="invalid_signature", message=str(exc))
-    try:
-        notification = notification_parse(
-            kind=incoming.kind, body=incoming.body, account_types=settings.POMELO_ACCOUNT_TYPES
-        )
-    except PayloadError as exc:
-        return _delivery_reject(
-            incoming, status=400, error="invalid_payload", message=exc.message, field=exc.field
-        )
+        return delivery_reject(incoming=incoming, status=401, error="invalid_signature", message=str(exc))
 
+    reading = _read(incoming.kind, incoming.body)
     with transaction.atomic():
         delivery = _delivery_new(
             incoming,
-            event_id=notification.event_id,
-            idempotency_key=notification.idempotency_key,
+            kind=reading.kind,
+            event_id=reading.event_id,
+            idempotency_key=reading.idempotency_key,
             attempts=1,
         )
         delivery.save()
-        return _delivery_apply(delivery=delivery, notification=notification)
+        return _delivery_settle(delivery=delivery, body=incoming.body, reading=reading)
 
 
 @dataclass(frozen=True)
@@ -194,7 +338,8 @@ class ReprocessResult:
 def delivery_reprocess(
     *, delivery_id: int, actor: AbstractBaseUser | None = None, ip_address: str | None = None
 ) -> ReprocessResult:
-    """Process a failed delivery again, from the body it arrived with; audit who asked.
+    """Read and apply a failed or flagged delivery again, from the bytes it arrived with (after
+    the mapping or the settings were fixed, say); audit who asked.
 
     Its signature was verified when it arrived; a delivery that was rejected then is not
     eligible, nor is one that has already been processed.
@@ -210,28 +355,27 @@ def delivery_reprocess(
 def _delivery_reprocess(delivery_id: int) -> ReprocessResult:
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
-        if delivery.outcome != Outcome.FAILED:
+        if delivery.outcome not in Delivery.REPROCESSABLE_OUTCOMES:
             return ReprocessResult(
                 delivery.pk, delivery.outcome, f"not reprocessed: it is {delivery.outcome}"
             )
-        Delivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
-        try:
-            notification = notification_parse(
-                kind=NotificationKind(delivery.kind),
-                body=delivery.body.encode("utf-8"),
-                account_types=settings.POMELO_ACCOUNT_TYPES,
-            )
-        except PayloadError as exc:
-            # The settings changed since it arrived (an account type removed, say).
-            Delivery.objects.filter(pk=delivery.pk).update(detail=f"invalid_payload: {exc}")
-            return ReprocessResult(delivery.pk, Outcome.FAILED, f"still invalid: {exc}")
-        _delivery_apply(delivery=delivery, notification=notification)
+        Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
+        body = bytes(delivery.body)
+        # The kind it was stored with: its URL's, or the event_id's on the single URL.
+        reading = _read(NotificationKind(delivery.kind) if delivery.kind else None, body)
+        delivery.kind, delivery.event_id = reading.kind, reading.event_id
+        delivery.idempotency_key = reading.idempotency_key
+        _delivery_settle(delivery=delivery, body=body, reading=reading, reread=True)
     delivery.refresh_from_db(fields=["outcome", "detail"])
     return ReprocessResult(delivery.pk, delivery.outcome, delivery.detail)
 
 
 def delivery_prune_rejected(*, older_than_days: int) -> int:
-    """Delete rejected deliveries older than the retention; return how many went."""
+    """Delete rejected deliveries older than the retention; return how many went.
+
+    Only requests we refused (unsigned, wrongly signed, from outside the allow-list, of the
+    wrong method or size) are ever rejected: signed ones, flagged or not, are kept.
+    """
     if older_than_days < 0:
         raise ValueError("older_than_days must not be negative")
     cutoff = timezone.now() - timedelta(days=older_than_days)

@@ -58,7 +58,8 @@ class RewardEventAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 
     @admin.display(ordering="account__member__pomelo_user_id")
     def member(self, obj: RewardEvent):
-        return obj.account.member
+        # A tombstone kept from a cancellation without user id has no account yet.
+        return obj.account.member if obj.account_id else "—"
 
 
 @admin.register(LedgerEntry)

@@ -4,7 +4,7 @@ from rewards.append_only import refuse_truncate_trigger_operation
 
 
 class Migration(migrations.Migration):
-    dependencies = [("rewards", "0009_adjustment_outcome_unknown_and_reconciliation_per_type")]
+    dependencies = [("rewards", "0010_reward_event_tombstone_without_account")]
     operations = [
         refuse_truncate_trigger_operation("rewards_ledgerentry"),
         refuse_truncate_trigger_operation("rewards_auditentry"),

@@ -28,7 +28,11 @@ class RewardEvent(models.Model):
 
     transaction_id = models.CharField("Pomelo transaction id", max_length=64)
     account_type = models.CharField(max_length=32)
-    account = models.ForeignKey(RewardAccount, on_delete=models.PROTECT, related_name="events")
+    # Empty only for a cancellation tombstone that arrived without a user id before the rest
+    # of its reward: the first pending or confirmation of the reward fills it in.
+    account = models.ForeignKey(
+        RewardAccount, on_delete=models.PROTECT, related_name="events", null=True, blank=True
+    )
     card = models.ForeignKey(
         Card, on_delete=models.PROTECT, related_name="reward_events", null=True, blank=True
     )

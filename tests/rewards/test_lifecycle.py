@@ -1,4 +1,4 @@
-"""design.md's lifecycle table, cell by cell, through the service that applies notifications."""
+"""The README's reward lifecycle table, cell by cell, through the service that applies notifications."""
 
 from decimal import Decimal
 
@@ -112,10 +112,24 @@ def test_cancellation_without_user_reverses_a_known_reward():
     assert state() == S.CANCELLED and balances() == (Decimal("0"), Decimal("0"))
 
 
-def test_cancellation_without_user_for_an_unknown_reward_is_flagged():
+def test_cancellation_without_user_for_an_unknown_reward_is_kept_as_a_tombstone():
     result = notify(X, user=None, amount=None)
-    assert "missing user_id" in result.flagged
-    assert not RewardEvent.objects.exists()
+    assert not result.flagged
+    event = RewardEvent.objects.get()
+    assert event.state == S.CANCELLED and event.account is None
+    assert not Member.objects.exists() and not LedgerEntry.objects.exists()
+
+
+@pytest.mark.parametrize("late", [P, C])
+def test_userless_tombstone_is_adopted_by_the_reward_and_books_nothing(late):
+    notify(X, user=None, amount=None, card_id=None)
+    notify(late)
+    event = RewardEvent.objects.get()
+    assert event.state == S.CANCELLED
+    assert event.account == RewardAccount.objects.get(member__pomelo_user_id="usr-1")
+    assert event.card.pomelo_card_id == "crd-1"
+    assert balances() == (Decimal("0"), Decimal("0")) and not LedgerEntry.objects.exists()
+    call_command("check_ledger")
 
 
 def test_check_ledger_reports_a_tampered_balance(capsys):

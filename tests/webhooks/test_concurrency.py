@@ -68,3 +68,48 @@ def test_many_threads_on_one_member_leave_correct_balances():
     assert RewardEvent.objects.count() == 60
     assert ledger_mismatches() == []
     assert Delivery.objects.filter(outcome="duplicate").count() == 30
+
+
+def test_crossed_cancellations_between_two_members_neither_deadlock_nor_move_money():
+    """Each cancellation names the other member. Reaching for the reward's own account after
+    locking the sender's locked two accounts in opposite orders: a deadlock, answered 500.
+    Now each is flagged, holding one account lock only."""
+    sender = WebhookSender(Client())
+    pairs = 20
+    for i in range(pairs):
+        for user in ("usr-a", "usr-b"):
+            body = notification_body("confirmation", f"ctx-{user}-{i}", user=user, card=f"crd-{user}")
+            assert sender.post("confirmation", body).status_code == 200
+    jobs = []
+    for i in range(pairs):
+        for owner, other in (("usr-a", "usr-b"), ("usr-b", "usr-a")):
+            jobs.append(("cancellation", notification_body(
+                "cancellation", f"ctx-{owner}-{i}", user=other, card=f"crd-{other}", amount=None,
+                key=f"crossed-{owner}-{i}",
+            )))
+
+    codes = _post_all(jobs, threads=2)  # one thread per direction, interleaved
+
+    assert codes == [200] * len(jobs)
+    crossed = Delivery.objects.filter(idempotency_key__startswith="crossed-")
+    assert set(crossed.values_list("outcome", flat=True)) == {"flagged"}
+    untouched = (Decimal("0"), Decimal(pairs * 10).quantize(Decimal("0.01")))
+    assert balances("usr-a") == balances("usr-b") == untouched
+    assert set(RewardEvent.objects.values_list("state", flat=True)) == {"confirmed"}
+    assert ledger_mismatches() == []
+
+
+def test_userless_cancellation_racing_its_pending_always_ends_cancelled():
+    """No account to lock: the reward's unique constraint decides which one created it, and
+    the loser is applied again on top of the winner."""
+    rounds = 15
+    for i in range(rounds):
+        tx = f"ctx-race-{i}"
+        jobs = [("cancellation", notification_body("cancellation", tx, user=None, card=None, amount=None)),
+                ("pending", notification_body("pending", tx))]
+        assert _post_all(jobs, threads=2) == [200, 200]
+    assert set(RewardEvent.objects.values_list("state", flat=True)) == {"cancelled"}
+    assert RewardEvent.objects.filter(account__isnull=True).count() == 0
+    assert balances() == (Decimal("0"), Decimal("0"))
+    assert ledger_mismatches() == []
+    assert set(Delivery.objects.values_list("outcome", flat=True)) == {"processed"}

@@ -23,7 +23,7 @@ def test_pending_notification_is_processed_and_recorded(webhook):
     assert delivery.outcome == Outcome.PROCESSED and delivery.http_status == 200
     assert delivery.idempotency_key == "ctx-1-points-pending"
     assert delivery.api_key and delivery.remote_addr == "127.0.0.1"
-    assert json.loads(delivery.body)["transaction_id"] == "ctx-1"
+    assert json.loads(bytes(delivery.body))["transaction_id"] == "ctx-1"
     assert "x-signature" in delivery.headers
 
 
@@ -49,7 +49,8 @@ def test_signed_test_vector_is_accepted_and_one_changed_byte_is_refused(webhook,
     body = (b'{"event_id":"loyalty-pending",'
             b'"idempotency_key":"ctx-38Wig8u500urqNCgMAy1vE4voXl-pending"}')
     accepted = webhook.post("pending", None, raw=body)
-    assert accepted.status_code == 200 and accepted.json()["status"] == "processed"
+    # Signed, but without the fields the ledger needs: kept and flagged, answered 200.
+    assert accepted.status_code == 200 and accepted.json()["status"] == "flagged"
     headers = signed_headers(body, WEBHOOK_PATHS["pending"])
     tampered = body.replace(b"pending\"}", b"pendinG\"}")
     refused = webhook.client.generic("POST", WEBHOOK_PATHS["pending"], tampered,
@@ -64,10 +65,11 @@ def test_signed_test_vector_is_accepted_and_one_changed_byte_is_refused(webhook,
 def test_notification_without_ledger_fields_is_stored_and_flagged(webhook):
     response = webhook.post("pending", {"event_id": "e", "idempotency_key": "k-1"})
     assert response.status_code == 200
-    assert response.json()["status"] == "processed"
+    assert response.json()["status"] == "flagged"
     assert "missing transaction_id, account_type, user_id, amount" in response.json()["review"]
     delivery = Delivery.objects.get()
     assert delivery.outcome == Outcome.FLAGGED
+    assert delivery.review.startswith("missing transaction_id")
     assert not LedgerEntry.objects.exists()
     again = webhook.post("pending", {"event_id": "e", "idempotency_key": "k-1"})
     assert again.json()["status"] == "duplicate"
@@ -86,13 +88,15 @@ def test_notification_without_ledger_fields_is_stored_and_flagged(webhook):
          "account_type", "unknown account_type"),
     ],
 )
-def test_bad_payload_is_400_naming_the_field_and_recorded(webhook, raw, field, words):
+def test_signed_body_we_cannot_read_is_kept_flagged_and_answered_200(webhook, raw, field, words):
+    """Pomelo gives up on a 4xx: what it signed is kept, byte for byte, for a person."""
     response = webhook.post("pending", None, raw=raw)
-    assert response.status_code == 400
+    assert response.status_code == 200
     body = response.json()
-    assert body["error"] == "invalid_payload" and body["field"] == field and words in body["message"]
+    assert body["status"] == "flagged" and body["field"] == field and words in body["review"]
     delivery = Delivery.objects.get()
-    assert delivery.outcome == Outcome.REJECTED and delivery.http_status == 400
+    assert delivery.outcome == Outcome.FLAGGED and delivery.http_status == 200
+    assert bytes(delivery.body) == raw and words in delivery.review
     assert not RewardEvent.objects.exists() and not LedgerEntry.objects.exists()
 
 
@@ -142,12 +146,16 @@ def test_allow_list_reads_the_address_our_proxy_saw(webhook, settings):
     assert Delivery.objects.get(outcome=Outcome.PROCESSED).remote_addr == "34.226.254.178"
 
 
-def test_body_above_limit_is_413_and_not_recorded(webhook):
+def test_body_above_limit_is_413_recorded_without_the_body(webhook):
     payload = notification_body("pending", "ctx-1", padding="x" * 70_000)
     response = webhook.post("pending", payload)
     assert response.status_code == 413
     assert "exceeds the limit of 65536 bytes" in response.json()["message"]
-    assert not Delivery.objects.exists()
+    delivery = Delivery.objects.get()
+    assert delivery.outcome == Outcome.REJECTED and delivery.http_status == 413
+    assert bytes(delivery.body) == b"" and "body not kept" in delivery.detail
+    assert "x-signature" in delivery.headers
+    assert not LedgerEntry.objects.exists()
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
@@ -188,11 +196,14 @@ def test_prune_removes_only_old_rejected_deliveries(webhook):
     from django.utils import timezone
 
     webhook.post("pending", notification_body("pending", "ctx-1"))
-    webhook.post("pending", None, raw=b"{bad")
-    webhook.post("pending", None, raw=b"{worse")
+    webhook.post("pending", None, raw=b"{signed but unreadable")
+    webhook.post("pending", None, raw=b"{bad", headers={"x-signature": "hmac-sha256 forged"})
+    webhook.post("pending", None, raw=b"{worse", headers={"x-signature": "hmac-sha256 forged"})
     old = timezone.now() - timedelta(days=31)
-    Delivery.objects.filter(body="{bad").update(received_at=old)
+    Delivery.objects.update(received_at=old)
+    Delivery.objects.filter(body=b"{worse").update(received_at=timezone.now())
     call_command("prune_rejected_deliveries")
-    assert sorted(Delivery.objects.values_list("body", flat=True)) == sorted([
-        "{worse", json.dumps(notification_body("pending", "ctx-1")),
+    assert sorted(bytes(b) for b in Delivery.objects.values_list("body", flat=True)) == sorted([
+        b"{signed but unreadable", b"{worse", json.dumps(notification_body("pending", "ctx-1")).encode(),
     ])
+    assert Delivery.objects.get(body=b"{signed but unreadable").outcome == Outcome.FLAGGED

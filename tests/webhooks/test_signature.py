@@ -39,7 +39,7 @@ def _headers(**overrides):
 
 def _verify(headers, body=BODY, path=ENDPOINT, now=1700000010, keys=None):
     return signature_verify(
-        headers=headers, body=body, path=path, keys=keys or {TEST_API_KEY: KEY},
+        headers=headers, body=body, endpoints=(path,), keys=keys or {TEST_API_KEY: KEY},
         tolerance_seconds=300, now=now,
     )
 
