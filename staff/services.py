@@ -12,7 +12,7 @@ from datetime import timedelta
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AbstractUser, Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
@@ -55,11 +55,11 @@ __all__ = [
 # --- helpers ------------------------------------------------------------------------------
 
 
-def user_roles(user) -> list[str]:
+def user_roles(user: AbstractUser) -> list[str]:
     return sorted(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
 
 
-def user_snapshot(user) -> dict:
+def user_snapshot(user: AbstractUser) -> dict:
     """What the audit keeps of an account before and after a change (never the password)."""
     return {
         "username": user.get_username(),
@@ -78,8 +78,9 @@ def user_snapshot(user) -> dict:
     }
 
 
-def _record(*, action: str, actor, user, before: dict | None, after: dict | None,
-            ip_address: str | None, from_state: str = "", to_state: str = "", comment: str = ""):
+def _record(*, action: str, actor: AbstractUser | None, user: AbstractUser, before: dict | None,
+            after: dict | None, ip_address: str | None, from_state: str = "", to_state: str = "",
+            comment: str = "") -> AuditEntry:
     return audit_record(
         action=action, actor=actor, ip_address=ip_address, from_state=from_state,
         to_state=to_state, comment=comment,
@@ -88,7 +89,7 @@ def _record(*, action: str, actor, user, before: dict | None, after: dict | None
     )
 
 
-def _locked_user(user_id: int):
+def _locked_user(user_id: int) -> AbstractUser:
     try:
         return User.objects.select_for_update(of=("self",)).get(pk=user_id)
     except (User.DoesNotExist, ValueError, TypeError):
@@ -102,7 +103,7 @@ def _name_validate(value: str, label: str) -> str:
     return value
 
 
-def _saved(user, **save_kwargs) -> None:
+def _saved(user: AbstractUser, **save_kwargs) -> None:
     """Save in a savepoint, turning the unique indexes' refusals into a message."""
     try:
         with transaction.atomic():
@@ -115,7 +116,7 @@ def _saved(user, **save_kwargs) -> None:
         raise UserManagementError(f"The username {user.get_username()} is already taken.") from None
 
 
-def _role_groups_set(user, roles: list[str]) -> None:
+def _role_groups_set(user: AbstractUser, roles: list[str]) -> None:
     """Replace the user's role groups, keep any other group (only an operator gives those), and
     let staff status follow: a role is what opens the admin."""
     role_groups = list(Group.objects.filter(name__in=ROLES))
@@ -132,9 +133,9 @@ def _role_groups_set(user, roles: list[str]) -> None:
 
 @transaction.atomic
 def user_create(
-    *, actor, username: str, email: str, roles: Iterable[str], first_name: str = "",
+    *, actor: AbstractUser, username: str, email: str, roles: Iterable[str], first_name: str = "",
     last_name: str = "", ip_address: str | None = None,
-):
+) -> AbstractUser:
     """A new staff account with the given roles and no usable password: its owner sets one
     through the reset link (user_password_reset_send)."""
     if not actor.has_perm("auth.add_user"):
@@ -167,9 +168,9 @@ def user_create(
 
 @transaction.atomic
 def user_profile_update(
-    *, actor, user_id: int, first_name: str, last_name: str, email: str,
+    *, actor: AbstractUser, user_id: int, first_name: str, last_name: str, email: str,
     ip_address: str | None = None,
-):
+) -> AbstractUser:
     """Name and email address. An address in use by another account is refused; so is a new
     address for an account already in use, unless an operator changes it."""
     user = _locked_user(user_id)
@@ -195,7 +196,8 @@ def user_profile_update(
 
 
 @transaction.atomic
-def user_roles_set(*, actor, user_id: int, roles: Iterable[str], ip_address: str | None = None):
+def user_roles_set(*, actor: AbstractUser, user_id: int, roles: Iterable[str],
+                   ip_address: str | None = None) -> AbstractUser:
     """Exactly these roles (of the four); other groups and permissions are left as they are."""
     user = _locked_user(user_id)
     roles = user_roles_check(actor=actor, target=user, roles=roles)
@@ -211,7 +213,7 @@ def user_roles_set(*, actor, user_id: int, roles: Iterable[str], ip_address: str
 
 
 @transaction.atomic
-def user_deactivate(*, actor, user_id: int, ip_address: str | None = None):
+def user_deactivate(*, actor: AbstractUser, user_id: int, ip_address: str | None = None) -> AbstractUser:
     """The account can no longer sign in; its open sessions end at their next request."""
     user = _locked_user(user_id)
     user_deactivate_check(actor=actor, target=user)
@@ -225,7 +227,7 @@ def user_deactivate(*, actor, user_id: int, ip_address: str | None = None):
 
 
 @transaction.atomic
-def user_reactivate(*, actor, user_id: int, ip_address: str | None = None):
+def user_reactivate(*, actor: AbstractUser, user_id: int, ip_address: str | None = None) -> AbstractUser:
     user = _locked_user(user_id)
     user_reactivate_check(actor=actor, target=user)
     before = user_snapshot(user)
@@ -238,8 +240,8 @@ def user_reactivate(*, actor, user_id: int, ip_address: str | None = None):
 
 
 def user_password_reset_send(
-    *, actor, user_id: int, domain: str, use_https: bool, ip_address: str | None = None,
-):
+    *, actor: AbstractUser, user_id: int, domain: str, use_https: bool, ip_address: str | None = None,
+) -> AbstractUser:
     """Email the account's owner a link to set a new password (Django's password reset tokens:
     single use, expiring after PASSWORD_RESET_TIMEOUT). Nobody else ever sees the password.
 
@@ -263,7 +265,9 @@ def user_password_reset_send(
     return user
 
 
-def _password_reset_email_send(*, user, actor, domain: str, use_https: bool) -> None:
+def _password_reset_email_send(
+    *, user: AbstractUser, actor: AbstractUser, domain: str, use_https: bool,
+) -> None:
     timeout = timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
     context = {
         "user": user,
@@ -286,7 +290,7 @@ def _password_reset_email_send(*, user, actor, domain: str, use_https: bool) -> 
 
 
 @transaction.atomic
-def user_operator_change_record(*, actor, user_id: int, before: dict | None,
+def user_operator_change_record(*, actor: AbstractUser, user_id: int, before: dict | None,
                                 ip_address: str | None = None) -> AuditEntry | None:
     """Audit what an operator changed with Django's full user forms (a new account when
     `before` is None); nothing when nothing changed."""
@@ -302,7 +306,9 @@ def user_operator_change_record(*, actor, user_id: int, before: dict | None,
 
 
 @transaction.atomic
-def user_password_set_record(*, actor, user_id: int, ip_address: str | None = None) -> AuditEntry:
+def user_password_set_record(
+    *, actor: AbstractUser, user_id: int, ip_address: str | None = None,
+) -> AuditEntry:
     if not is_operator(actor):
         raise UserManagementError("Only an operator sets a password.")
     user = User.objects.get(pk=user_id)
@@ -332,7 +338,9 @@ def login_lockout_record(*, username: str | None, ip_address: str | None, failur
 
 
 @transaction.atomic
-def login_lockout_clear(*, actor, attempt_ids: Iterable[int], ip_address: str | None = None) -> int:
+def login_lockout_clear(
+    *, actor: AbstractUser, attempt_ids: Iterable[int], ip_address: str | None = None,
+) -> int:
     """Unlock: remove the failed-attempt records of these username and address pairs."""
     if not actor.has_perm("axes.delete_accessattempt"):
         raise UserManagementError("You may not unlock sign-ins.")

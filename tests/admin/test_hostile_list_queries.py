@@ -143,7 +143,8 @@ def test_every_list_is_covered():
     """The table above reaches our own lists (a registry that failed to load would pass)."""
     labels = {model._meta.label for model, _ in _registered()}
     assert {"rewards.Adjustment", "rewards.AuditEntry", "accounts.Member", "webhooks.Delivery",
-            "rewards.LedgerEntry", "rewards.ReconciliationResult"} <= labels
+            "rewards.LedgerEntry", "rewards.ReconciliationResult", "auth.User",
+            "axes.AccessAttempt", "axes.AccessLog"} <= labels
 
 
 @pytest.mark.parametrize(("params", "message"), [
