@@ -5,7 +5,7 @@ text and fails the request), a year past 9999 overflows Python's dates, a digit 
 `str.isdigit()` accepts (such as "²") breaks `int()`. The guard below runs before every list
 of the admin site (see BackOfficeAdminSite.register): values no list can use are refused
 up front, and any refusal, ours or Django's, becomes Django's "?e=1" redirect with a message
-that says what was wrong. Our own filters and searches parse their values with the helpers
+that says what was wrong. Our own filters and searches parse their values with the functions
 here so they refuse bad ones the same way.
 """
 
