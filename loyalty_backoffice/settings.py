@@ -4,6 +4,7 @@ import base64
 import binascii
 import ipaddress
 import json
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,7 +27,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with every list guarded against hostile query strings (admin_site.py).
+    "loyalty_backoffice.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -39,6 +41,10 @@ INSTALLED_APPS = [
     "rewards",
     "webhooks",
     "sandbox",
+    # Sign-in throttling, and staff accounts managed within the roles (after the apps whose
+    # permissions the roles name: it syncs the roles after every migrate).
+    "axes",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -49,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused for a lockout into the lockout page (staff.login_throttle).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "loyalty_backoffice.urls"
@@ -279,6 +287,37 @@ if not 0 < ADJUSTMENT_SUBMISSION_LEASE_SECONDS < ADJUSTMENT_IDEMPOTENCY_WINDOW_S
 # Whether Pomelo lets a burn take a balance below zero. When it does not, a debit above the
 # available balance is refused at request and at approval, and no override is offered.
 POMELO_ALLOWS_NEGATIVE_BALANCE = env.bool("POMELO_ALLOWS_NEGATIVE_BALANCE", default=False)
+
+# --- Staff sign-in and accounts ----------------------------------------------------------------
+# django-axes counts failed sign-ins per username and client address (our own rule,
+# client_ip.py, never a raw X-Forwarded-For) and refuses that pair for a while after too many.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "loyalty_backoffice.client_ip.client_ip"
+AXES_RESET_ON_SUCCESS = True
+# Attempts refused during a lockout neither extend it nor count as new failures.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "staff.login_throttle.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+AXES_ENABLE_ADMIN = False  # staff/admin.py registers read-only lists with an audited unlock
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= timedelta(0):
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be positive")
+
+# Password reset links, sent by an administrator (never a password): valid this many hours.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_HOURS", default=72) * 3600
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="backoffice@localhost")
 
 LOGGING = {
     "version": 1,

@@ -9,5 +9,6 @@ admin.site.index_title = "Members, rewards and adjustments"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("account/", include("staff.urls")),
     path("webhooks/pomelo/loyalty/", include("webhooks.urls")),
 ]

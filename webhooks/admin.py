@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils.html import format_html
 
+from loyalty_backoffice.admin_list_guard import ascii_number
 from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
 from loyalty_backoffice.client_ip import client_ip
 from rewards.admin.filters import date_range_filter
@@ -51,9 +52,10 @@ class HttpStatusFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        if not (value.isascii() and value.isdigit() and len(value) <= 3):
+        status = ascii_number(value, max_digits=3)
+        if status is None:
             raise IncorrectLookupParameters(f"HTTP status {value!r} is not a status code")
-        return queryset.filter(http_status=int(value))
+        return queryset.filter(http_status=status)
 
 
 class NeedsReviewFilter(admin.SimpleListFilter):

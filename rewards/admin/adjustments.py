@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
+from loyalty_backoffice.admin_list_guard import ascii_number
 from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
 from loyalty_backoffice.client_ip import client_ip
 from rewards.admin.filters import (
@@ -183,9 +184,9 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        number = search_term.strip().removeprefix("#")
-        if number.isdigit() and len(number) <= MAX_ID_DIGITS:
-            results |= queryset.filter(pk=int(number))
+        number = ascii_number(search_term.strip().removeprefix("#"), max_digits=MAX_ID_DIGITS)
+        if number is not None:
+            results |= queryset.filter(pk=number)
         return results, may_have_duplicates
 
     @admin.display(description="member", ordering="member__pomelo_user_id")

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
+from loyalty_backoffice.admin_list_guard import ascii_number
 from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
 from rewards.admin.filters import CreatedBetweenFilter
 from rewards.admin.pagination import EstimatedCountPaginator
@@ -44,11 +45,11 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
-        number = term.removeprefix("#")
-        if number.isdigit() and len(number) <= 18:
+        number = ascii_number(term.removeprefix("#"))
+        if number is not None:
             # A number is an adjustment id, or a user id / name that happens to be digits.
             condition = (
-                Q(adjustment_id=int(number)) | Q(member__pomelo_user_id=term) | Q(actor_name=term)
+                Q(adjustment_id=number) | Q(member__pomelo_user_id=term) | Q(actor_name=term)
             )
             return queryset.filter(condition), False
         return super().get_search_results(request, queryset, search_term)

@@ -1,6 +1,6 @@
 """List filters of the adjustment and audit lists."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import admin
@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from loyalty_backoffice.admin_list_guard import ascii_number
 from rewards.models import Adjustment, Approval
 from rewards.selectors import adjustments_unsettled, adjustments_waiting_for
 
@@ -97,9 +98,10 @@ class ApproverFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        if not value.isdigit():
+        user_id = ascii_number(value)
+        if user_id is None:
             raise IncorrectLookupParameters(f"approver {value!r} is not a user id")
-        approved = Approval.objects.filter(adjustment=OuterRef("pk"), approver_id=int(value))
+        approved = Approval.objects.filter(adjustment=OuterRef("pk"), approver_id=user_id)
         return queryset.filter(Exists(approved))
 
 
@@ -137,18 +139,27 @@ class DateRangeFilter(admin.ListFilter):
             raise IncorrectLookupParameters(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
     @staticmethod
-    def _start_of(day: date) -> datetime:
-        return timezone.make_aware(datetime.combine(day, time.min))
+    def _start_of(day: date, *, days_later: int = 0) -> datetime | None:
+        """Midnight of `day` (plus `days_later`) in the current time zone, or None where that
+        is beyond what a datetime can hold in UTC (before year 1, after 9999): no bound."""
+        try:
+            start = timezone.make_aware(datetime.combine(day + timedelta(days=days_later), time.min))
+            start.astimezone(UTC)
+        except OverflowError:
+            return None
+        return start
 
     def queryset(self, request, queryset):
         start, end = self._date(self.parameter_from), self._date(self.parameter_to)
+        if start and end and start > end:
+            raise IncorrectLookupParameters(f"{start} is after {end}")
         # Bounds as datetimes in the current time zone, so the index on the field is usable.
-        if start:
-            queryset = queryset.filter(**{f"{self.field_name}__gte": self._start_of(start)})
-        if end:
-            queryset = queryset.filter(
-                **{f"{self.field_name}__lt": self._start_of(end + timedelta(days=1))}
-            )
+        lower = self._start_of(start) if start else None
+        upper = self._start_of(end, days_later=1) if end else None
+        if lower:
+            queryset = queryset.filter(**{f"{self.field_name}__gte": lower})
+        if upper:
+            queryset = queryset.filter(**{f"{self.field_name}__lt": upper})
         return queryset
 
     def choices(self, changelist):

@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_pomelo_id_upper_indexes'),
-        ('rewards', '0007_list_and_search_indexes'),
+        ('rewards', '0008_audit_user_actions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -28,6 +28,17 @@ class AuditEntry(AppendOnlyModel):
         BALANCE_CHECKED = "balance_checked", "Balance checked at Pomelo"
         DELIVERY_REPROCESSED = "delivery_reprocessed", "Delivery reprocessed"
         CSV_EXPORTED = "csv_exported", "CSV exported"
+        # Staff accounts and sign-in (the staff app).
+        USER_CREATED = "user_created", "User created"
+        USER_CHANGED = "user_changed", "User changed"
+        USER_ROLES_CHANGED = "user_roles_changed", "User's roles changed"
+        USER_DEACTIVATED = "user_deactivated", "User deactivated"
+        USER_REACTIVATED = "user_reactivated", "User reactivated"
+        USER_PASSWORD_RESET_REQUESTED = "user_password_reset_requested", "Password reset link requested"
+        USER_PASSWORD_RESET_FAILED = "user_password_reset_failed", "Password reset link not sent"
+        USER_PASSWORD_SET = "user_password_set", "Password set by an operator"
+        LOGIN_LOCKED_OUT = "login_locked_out", "Sign-in locked out"
+        LOGIN_UNLOCKED = "login_unlocked", "Sign-in unlocked"
 
     action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
     actor = models.ForeignKey(

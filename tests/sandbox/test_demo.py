@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
+from django.test import RequestFactory
 
 from accounts.models import Member
 from rewards.selectors import ledger_mismatches
@@ -18,12 +19,14 @@ def test_demo_users_get_their_roles_and_a_fresh_password():
     first = demo_users_reset()
     second = demo_users_reset()
     assert first != second
+    # Sign-in throttling needs the request (its address) of every authentication.
+    request = RequestFactory().post("/admin/login/")
     for username, role in DEMO_USERS:
-        user = authenticate(username=username, password=second)
+        user = authenticate(request, username=username, password=second)
         assert user is not None and user.is_staff
         assert user.is_superuser is (role is None)
         assert list(user.groups.values_list("name", flat=True)) == ([role] if role else [])
-    assert authenticate(username="agent", password=first) is None
+    assert authenticate(request, username="agent", password=first) is None
     assert User.objects.count() == len(DEMO_USERS)
 
 
