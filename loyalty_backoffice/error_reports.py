@@ -108,4 +108,5 @@ def _configured_secrets() -> list[str]:
 
 
 def _as_text(value: str | bytes) -> str:
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+    # str(): lazy settings (django-axes' among them) pass isinstance(str) but are proxies.
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)

@@ -110,7 +110,8 @@ def some_data(people, member):
                                    requested_by=people["agent"])
     run = ReconciliationRun.objects.create(status="finished", members_checked=1)
     ReconciliationResult.objects.create(
-        run=run, account=RewardAccount.objects.get(member=member, account_type="points"),
+        run=run, member=member, account_type="points",
+        account=RewardAccount.objects.get(member=member, account_type="points"),
         ledger_available=Decimal("100.00"), pomelo_available=Decimal("90.00"),
         difference=Decimal("10.00"), drifting=True)
     return member
