@@ -429,7 +429,8 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     stack.pomelo.start()
     stack.pomelo.wait_http(f"{pomelo_url}/_sandbox/faults")
     stack.gunicorn.start()
-    stack.gunicorn.wait_http(base_url + WEBHOOK_PATH)
+    # Not a webhook URL: every request there, a GET included, is recorded as a delivery.
+    stack.gunicorn.wait_http(base_url + "/admin/login/")
     for worker in stack.db_workers:
         worker.start()
     for process in stack.all:
