@@ -84,7 +84,6 @@ from sandbox.traffic import traffic_members  # noqa: E402
 
 ACCOUNT_TYPES = ("points", "cashback", "miles")
 POMELO_CLIENT_ID = "soak-client"
-WEBHOOK_PATH = "/webhooks/pomelo/loyalty/pending"
 RULE = "=" * 86
 THIN = "-" * 86
 
