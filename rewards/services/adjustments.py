@@ -86,8 +86,12 @@ def approvals_required_for(*, account_type: str, amount: Decimal) -> int:
 
 def _locked(adjustment_id: int) -> Adjustment:
     try:
-        return Adjustment.objects.select_for_update().select_related("member", "card").get(
-            pk=adjustment_id
+        # of=("self",): without it the joined member and card rows are locked FOR UPDATE too,
+        # and a webhook committing a reward on that card (its foreign-key check takes a KEY
+        # SHARE lock on the card) deadlocks with us while we wait for the account's lock.
+        return (
+            Adjustment.objects.select_for_update(of=("self",))
+            .select_related("member", "card").get(pk=adjustment_id)
         )
     except Adjustment.DoesNotExist:
         raise AdjustmentError(f"Adjustment #{adjustment_id} does not exist.") from None

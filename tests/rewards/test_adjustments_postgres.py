@@ -22,6 +22,7 @@ from rewards.services.adjustments import (
     adjustment_request,
     adjustment_submit,
 )
+from rewards.services.adjustments import _locked as adjustment_locked
 from tests.conftest import notification_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -198,3 +199,34 @@ def test_database_refuses_to_alter_the_audit_trail(setup, sql):
     assert AuditEntry.objects.count() == before
     assert not AuditEntry.objects.filter(comment="edited").exists()
 
+
+
+def test_locking_an_adjustment_leaves_its_card_and_member_free(setup):
+    """A webhook's foreign-key check on the card (FOR KEY SHARE, at commit) must never wait
+    for an adjustment being decided or recorded: that wait closed a deadlock cycle under load."""
+    adjustment, _approvers = setup
+    locked = threading.Event()
+    release = threading.Event()
+
+    def hold_adjustment_lock():
+        try:
+            with transaction.atomic():
+                adjustment_locked(adjustment.pk)
+                locked.set()
+                release.wait(timeout=10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_adjustment_lock)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        with transaction.atomic(), connection.cursor() as cursor:
+            for table, pk in (("accounts_card", adjustment.card_id),
+                              ("accounts_member", adjustment.member_id)):
+                # NOWAIT: a lock held by the other transaction raises instead of waiting.
+                cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE NOWAIT", [pk])  # noqa: S608
+                assert cursor.fetchone() == (1,)
+    finally:
+        release.set()
+        holder.join(timeout=10)
