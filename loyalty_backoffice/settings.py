@@ -83,7 +83,11 @@ DATABASES = {
 # Admin writes are atomic per request; the webhook views opt out and manage their own
 # transactions so a processing error never rolls back the record of the delivery.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Persistent connections: opening one costs more than the webhook intake's whole INSERT. The
+# health check (a cheap ping when a request first touches a reused connection) replaces a
+# connection the database or a proxy dropped instead of failing the request on it.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (runserver, tests) write at once; wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -192,6 +196,21 @@ for _entry in POMELO_WEBHOOK_ALLOWED_IPS:
         raise ImproperlyConfigured(f"POMELO_WEBHOOK_ALLOWED_IPS: {_entry!r} is not an address") from _exc
 POMELO_WEBHOOK_MAX_BODY_BYTES = env.int("POMELO_WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 WEBHOOK_REJECTED_RETENTION_DAYS = env.int("WEBHOOK_REJECTED_RETENTION_DAYS", default=30)
+# The inbox worker (`manage.py inbox_worker`) applies stored deliveries in batches. With
+# WEBHOOK_APPLY_INLINE (the default under DEBUG, so `make run` needs no worker; the tests set
+# it too) the intake applies each delivery itself right after storing it.
+WEBHOOK_APPLY_INLINE = env.bool("WEBHOOK_APPLY_INLINE", default=DEBUG)
+WEBHOOK_APPLY_BATCH_SIZE = env.int("WEBHOOK_APPLY_BATCH_SIZE", default=500)
+WEBHOOK_APPLY_POLL_SECONDS = env.float("WEBHOOK_APPLY_POLL_SECONDS", default=5.0)
+# A delivery whose apply fails is tried again after 2, 4, 8… seconds (at most an hour), then
+# shown to staff as failed.
+WEBHOOK_APPLY_MAX_ATTEMPTS = env.int("WEBHOOK_APPLY_MAX_ATTEMPTS", default=8)
+WEBHOOK_APPLY_RETRY_BASE_SECONDS = env.float("WEBHOOK_APPLY_RETRY_BASE_SECONDS", default=2.0)
+# `manage.py inbox_status` exits non-zero when the oldest delivery waiting is older than this.
+WEBHOOK_INBOX_MAX_LAG_SECONDS = env.int("WEBHOOK_INBOX_MAX_LAG_SECONDS", default=300)
+for _name in ("WEBHOOK_APPLY_BATCH_SIZE", "WEBHOOK_APPLY_MAX_ATTEMPTS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 POMELO_ACCOUNT_TYPES = [
     t.strip().lower()
     for t in env.list("POMELO_ACCOUNT_TYPES", default=["points", "cashback", "miles"])

@@ -133,3 +133,14 @@ def make_staff(db):
         return User.objects.get(pk=user.pk)  # fresh, so permission caches are empty
 
     return make
+
+
+def delivery_of(response):
+    """The delivery a webhook response acknowledged, as the apply left it."""
+    from webhooks.models import Delivery
+
+    return Delivery.objects.get(pk=response.json()["delivery_id"])
+
+
+def outcome_of(response) -> str:
+    return delivery_of(response).outcome

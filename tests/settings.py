@@ -15,5 +15,8 @@ os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(48))
 for _name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
     os.environ.setdefault(_name, "false")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+# Each delivery is applied right after it is stored, as under `make run`; the inbox worker's
+# own tests turn this off.
+os.environ.setdefault("WEBHOOK_APPLY_INLINE", "true")
 
 from loyalty_backoffice.settings import *  # noqa: E402, F403

@@ -8,7 +8,7 @@ from rewards.models import NotificationKind
 
 class Delivery(models.Model):
     class Outcome(models.TextChoices):
-        RECEIVED = "received", "Received, not yet processed"
+        RECEIVED = "received", "Received, not yet applied"
         PROCESSED = "processed", "Processed"
         FLAGGED = "flagged", "Kept for review, no money moved"
         DUPLICATE = "duplicate", "Duplicate"
@@ -17,9 +17,10 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
 
     # Outcomes that claim a notification: a second delivery with the same key is a duplicate
-    # (same body) or a key reuse (another body). A delivery without a readable key claims
-    # nothing.
-    CLAIMING_OUTCOMES = (Outcome.PROCESSED, Outcome.FLAGGED)
+    # (same body) or a key reuse (another body). The intake's INSERT is the claim, so a
+    # delivery waiting for the worker (received) or for its next attempt (failed) holds it too.
+    # A delivery without a readable key claims nothing.
+    CLAIMING_OUTCOMES = (Outcome.RECEIVED, Outcome.PROCESSED, Outcome.FLAGGED, Outcome.FAILED)
     # Signed deliveries a person can apply again once the cause is gone.
     REPROCESSABLE_OUTCOMES = (Outcome.FAILED, Outcome.FLAGGED)
 
@@ -45,6 +46,8 @@ class Delivery(models.Model):
     )
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # When the worker may try a received delivery again after a failed attempt; empty: now.
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -53,13 +56,18 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "idempotency_key"],
-                condition=models.Q(outcome__in=["processed", "flagged"])
+                condition=models.Q(outcome__in=["received", "processed", "flagged", "failed"])
                 & ~models.Q(idempotency_key=""),
                 name="delivery_one_claim_per_notification",
             ),
         ]
         indexes = [
             models.Index(fields=["outcome", "received_at"]),
+            # The worker's queue, oldest first; small because applied deliveries leave it.
+            models.Index(
+                fields=["received_at", "id"], condition=models.Q(outcome="received"),
+                name="delivery_inbox_queue",
+            ),
             models.Index(fields=["kind", "idempotency_key"]),
             # The inbox's "needs review" filter, newest first, without scanning the rest.
             models.Index(

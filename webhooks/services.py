@@ -1,9 +1,10 @@
-"""Webhook intake: verify, record, deduplicate and apply Pomelo's loyalty notifications.
+"""Webhook intake: verify, record and deduplicate Pomelo's loyalty notifications.
 
 Before the signature holds, the caller is a stranger: the request is refused (4xx) and kept
-as `rejected`. Once it holds, the body is Pomelo's: it is kept byte for byte and answered 200
-whatever it contains; what the ledger cannot read is `flagged` for a person, with the reason,
-and moves no money.
+as `rejected`. Once it holds, the body is Pomelo's: it is kept byte for byte with one INSERT
+and answered 200 whatever it contains. The inbox worker (webhooks.inbox) applies it later;
+what the ledger cannot read is `flagged` there for a person, with the reason, and moves no
+money.
 """
 
 import functools
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -174,6 +175,48 @@ def delivery_reject(
     )
 
 
+# --- Keeping what Pomelo signed -----------------------------------------------------------
+
+
+def _delivery_insert(delivery: Delivery) -> None:
+    """One INSERT, committed on its own (the webhook views run in autocommit). Inside a
+    caller's transaction it gets a savepoint, so a lost claim leaves that transaction usable."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            delivery.save(force_insert=True)
+    else:
+        delivery.save(force_insert=True)
+
+
+def _delivery_copy(incoming: IncomingDelivery, kept: Delivery) -> DeliveryResult:
+    """A second copy of a notification another delivery already claims: kept as a duplicate,
+    or as a key reuse when the bytes differ (nobody should apply that without looking)."""
+    claimer = _claimer(kept)
+    if claimer is None:
+        raise RuntimeError(
+            f"delivery of {kept.kind or '-'} {kept.idempotency_key} lost its claim to nobody"
+        )
+    claimer_id, claimer_body = claimer
+    now = timezone.now()
+    if claimer_body == incoming.body:
+        copy = _delivery_new(
+            incoming, kind=kept.kind, event_id=kept.event_id, idempotency_key=kept.idempotency_key,
+            outcome=Outcome.DUPLICATE, http_status=200, processed_at=now,
+            detail=f"duplicate of delivery #{claimer_id}",
+        )
+        _delivery_insert(copy)
+        return DeliveryResult(200, {"status": "duplicate", "delivery_id": copy.pk}, copy.pk)
+    review = f"same idempotency_key as delivery #{claimer_id}, different body: not applied"
+    copy = _delivery_new(
+        incoming, kind=kept.kind, event_id=kept.event_id, idempotency_key=kept.idempotency_key,
+        outcome=Outcome.KEY_REUSED, http_status=200, processed_at=now, review=review, detail=review,
+    )
+    _delivery_insert(copy)
+    return DeliveryResult(
+        200, {"status": "flagged", "delivery_id": copy.pk, "review": review}, copy.pk
+    )
+
+
 # --- Applying what Pomelo signed ----------------------------------------------------------
 
 
@@ -298,7 +341,13 @@ def _delivery_settle(
 
 
 def delivery_receive(*, incoming: IncomingDelivery) -> DeliveryResult:
-    """Check, record and process one webhook request. Every outcome leaves a Delivery row."""
+    """Check and record one webhook request. Every outcome leaves a Delivery row.
+
+    A signed delivery costs one INSERT: the partial unique constraint on (kind,
+    idempotency_key) is the claim, so a second copy fails it and is kept as a duplicate. The
+    body is read (and the ledger moved) by the inbox worker, or right here after the INSERT
+    when WEBHOOK_APPLY_INLINE is on (development and the tests).
+    """
     if not address_allowed(incoming.remote_addr):
         return delivery_reject(
             incoming=incoming, status=403, error="forbidden_address",
@@ -315,17 +364,21 @@ def delivery_receive(*, incoming: IncomingDelivery) -> DeliveryResult:
     except SignatureError as exc:
         return delivery_reject(incoming=incoming, status=401, error="invalid_signature", message=str(exc))
 
-    reading = _read(incoming.kind, incoming.body)
-    with transaction.atomic():
-        delivery = _delivery_new(
-            incoming,
-            kind=reading.kind,
-            event_id=reading.event_id,
-            idempotency_key=reading.idempotency_key,
-            attempts=1,
-        )
-        delivery.save()
-        return _delivery_settle(delivery=delivery, body=incoming.body, reading=reading)
+    event_id, key = identifiers_peek(incoming.body)
+    kind = incoming.kind or PayloadRules.from_settings().kind_of_event(event_id)
+    delivery = _delivery_new(
+        incoming, kind=kind.value if kind else "", event_id=storable_text(event_id, 200),
+        idempotency_key=storable_text(key, 200), http_status=200,
+    )
+    try:
+        _delivery_insert(delivery)
+    except IntegrityError:
+        return _delivery_copy(incoming, delivery)
+    if settings.WEBHOOK_APPLY_INLINE:
+        from webhooks.inbox import inbox_apply_inline
+
+        inbox_apply_inline(delivery_id=delivery.pk)
+    return DeliveryResult(200, {"status": "received", "delivery_id": delivery.pk}, delivery.pk)
 
 
 @dataclass(frozen=True)

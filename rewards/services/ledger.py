@@ -13,6 +13,30 @@ class LedgerOverflow(ArithmeticError):
     pass
 
 
+def ledger_entry_build(
+    *,
+    account: RewardAccount,
+    bucket: str,
+    amount: Decimal,
+    description: str,
+    reward_event: RewardEvent | None = None,
+    adjustment: Adjustment | None = None,
+) -> LedgerEntry | None:
+    """The entry `ledger_post` would append, unsaved, with the balance column moved in memory;
+    None for a zero amount. For callers that insert many entries at once."""
+    if amount == 0:
+        return None
+    field = "pending_balance" if bucket == LedgerEntry.Bucket.PENDING else "available_balance"
+    new_balance = getattr(account, field) + amount
+    if new_balance.copy_abs() >= BALANCE_LIMIT:
+        raise LedgerOverflow(f"{field} of account {account.pk} would exceed {BALANCE_LIMIT:,.0f}")
+    setattr(account, field, new_balance)
+    return LedgerEntry(
+        account=account, bucket=bucket, amount=amount, description=description,
+        reward_event=reward_event, adjustment=adjustment,
+    )
+
+
 def ledger_post(
     *,
     account: RewardAccount,
@@ -27,14 +51,9 @@ def ledger_post(
     The caller holds the account's row lock (select_for_update) and saves the account in the
     same transaction.
     """
-    if amount == 0:
-        return
-    field = "pending_balance" if bucket == LedgerEntry.Bucket.PENDING else "available_balance"
-    new_balance = getattr(account, field) + amount
-    if new_balance.copy_abs() >= BALANCE_LIMIT:
-        raise LedgerOverflow(f"{field} of account {account.pk} would exceed {BALANCE_LIMIT:,.0f}")
-    setattr(account, field, new_balance)
-    LedgerEntry.objects.create(
+    entry = ledger_entry_build(
         account=account, bucket=bucket, amount=amount, description=description,
         reward_event=reward_event, adjustment=adjustment,
     )
+    if entry is not None:
+        entry.save()

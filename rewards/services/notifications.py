@@ -49,8 +49,24 @@ def _member_of_account(account_id: int | None) -> str:
     )
 
 
+class LedgerWriter:
+    """Where the lifecycle below writes: straight to the database, one statement at a time.
+    The batch apply (notifications_batch) collects the same writes and issues them in bulk."""
+
+    def event_create(self, event: RewardEvent) -> None:
+        event.save()
+
+    def event_update(self, event: RewardEvent, fields: list[str]) -> None:
+        event.save(update_fields=[*fields, "updated_at"])
+
+    def post(self, *, account: RewardAccount, bucket: str, amount: Decimal, event: RewardEvent,
+             description: str) -> None:
+        ledger_post(account=account, bucket=bucket, amount=amount, reward_event=event,
+                    description=description)
+
+
 def _event_create(
-    *, account: RewardAccount, notification: RewardNotification, card
+    *, account: RewardAccount, notification: RewardNotification, card, writer: LedgerWriter
 ) -> tuple[RewardEvent, str]:
     kind, amount = notification.kind, notification.amount or Decimal("0")
     at = notification.occurred_at or timezone.now()
@@ -68,57 +84,60 @@ def _event_create(
         # A cancellation for a reward we never saw: a tombstone, so the pending or
         # confirmation that arrives late finds the reward already cancelled and books nothing.
         event.state, event.amount, event.cancelled_at = State.CANCELLED, Decimal("0"), at
-    event.save()
+    writer.event_create(event)
     if kind == NotificationKind.PENDING:
-        ledger_post(account=account, bucket=Bucket.PENDING, amount=amount, reward_event=event,
-                     description="reward pending")
+        writer.post(account=account, bucket=Bucket.PENDING, amount=amount, event=event,
+                    description="reward pending")
         return event, f"created pending reward {amount}"
     if kind == NotificationKind.CONFIRMATION:
-        ledger_post(account=account, bucket=Bucket.AVAILABLE, amount=amount, reward_event=event,
-                     description="reward confirmed")
+        writer.post(account=account, bucket=Bucket.AVAILABLE, amount=amount, event=event,
+                    description="reward confirmed")
         return event, f"created confirmed reward {amount}"
     return event, "cancellation before any other notice: recorded, no money moved"
 
 
 def _event_transition(
-    *, account: RewardAccount, event: RewardEvent, notification: RewardNotification
+    *, account: RewardAccount, event: RewardEvent, notification: RewardNotification,
+    writer: LedgerWriter,
 ) -> tuple[str, str]:
     """Move an existing reward along the lifecycle table; return (summary, review)."""
     kind, at = notification.kind, notification.occurred_at or timezone.now()
     booked = event.amount
     if event.state == State.PENDING and kind == NotificationKind.CONFIRMATION:
         amount = notification.amount
-        ledger_post(account=account, bucket=Bucket.PENDING, amount=-booked, reward_event=event,
-                     description="reward confirmed: leaves pending")
-        ledger_post(account=account, bucket=Bucket.AVAILABLE, amount=amount, reward_event=event,
-                     description="reward confirmed")
+        writer.post(account=account, bucket=Bucket.PENDING, amount=-booked, event=event,
+                    description="reward confirmed: leaves pending")
+        writer.post(account=account, bucket=Bucket.AVAILABLE, amount=amount, event=event,
+                    description="reward confirmed")
         event.state, event.amount, event.confirmed_at = State.CONFIRMED, amount, at
-        event.save(update_fields=["state", "amount", "confirmed_at", "updated_at"])
+        writer.event_update(event, ["state", "amount", "confirmed_at"])
         return f"pending {booked} confirmed as {amount}", ""
     if event.state == State.PENDING and kind == NotificationKind.CANCELLATION:
-        ledger_post(account=account, bucket=Bucket.PENDING, amount=-booked, reward_event=event,
-                     description="reward cancelled while pending")
+        writer.post(account=account, bucket=Bucket.PENDING, amount=-booked, event=event,
+                    description="reward cancelled while pending")
         event.state, event.cancelled_at = State.CANCELLED, at
-        event.save(update_fields=["state", "cancelled_at", "updated_at"])
+        writer.event_update(event, ["state", "cancelled_at"])
         return f"pending {booked} cancelled", ""
     if event.state == State.CONFIRMED and kind == NotificationKind.CANCELLATION:
-        ledger_post(account=account, bucket=Bucket.AVAILABLE, amount=-booked, reward_event=event,
-                     description="reward cancelled after confirmation: reversal")
+        writer.post(account=account, bucket=Bucket.AVAILABLE, amount=-booked, event=event,
+                    description="reward cancelled after confirmation: reversal")
         event.state, event.cancelled_at = State.CANCELLED, at
-        event.save(update_fields=["state", "cancelled_at", "updated_at"])
+        writer.event_update(event, ["state", "cancelled_at"])
         return f"confirmed {booked} reversed", ""
     if event.state == State.CANCELLED and kind == NotificationKind.CONFIRMATION:
         reason = "confirmation arrived after the reward was cancelled"
         event.needs_review, event.review_reason = True, reason
-        event.save(update_fields=["needs_review", "review_reason", "updated_at"])
+        writer.event_update(event, ["needs_review", "review_reason"])
         return "confirmation after cancellation: no money moved, flagged for review", reason
     return f"{kind} on a {event.state} reward: no change", ""
 
 
-def _tombstone_adopt(*, event: RewardEvent, account: RewardAccount, card: Card | None) -> None:
+def _tombstone_adopt(
+    *, event: RewardEvent, account: RewardAccount, card: Card | None, writer: LedgerWriter
+) -> None:
     """A cancellation kept without a user id belongs to the first member the reward names."""
     event.account, event.card = account, event.card or card
-    event.save(update_fields=["account", "card", "updated_at"])
+    writer.event_update(event, ["account", "card"])
 
 
 def _locked_with_member(
@@ -216,15 +235,34 @@ def reward_notification_apply(*, notification: RewardNotification) -> Notificati
         if account is None:
             return NotificationResult(summary="cancellation of a cancelled reward: no change", event=event)
 
+    writer = LedgerWriter()
+    result = notification_book(
+        notification=notification, account=account, event=event, card=card,
+        adopt=event is not None and event.account_id is None, writer=writer,
+    )
+    account.save(update_fields=["pending_balance", "available_balance", "updated_at"])
+    return result
+
+
+def notification_book(
+    *, notification: RewardNotification, account: RewardAccount, event: RewardEvent | None,
+    card: Card | None, adopt: bool, writer: LedgerWriter,
+) -> NotificationResult:
+    """The lifecycle step of one notification on its (locked) account and reward, through
+    `writer`; the caller saves the account. `adopt`: the reward is a tombstone without an
+    account, which this member's notice takes over."""
     available_before = account.available_balance
     review = ""
     if event is None:
-        event, summary = _event_create(account=account, notification=notification, card=card)
+        event, summary = _event_create(
+            account=account, notification=notification, card=card, writer=writer
+        )
     else:
-        if event.account_id is None:
-            _tombstone_adopt(event=event, account=account, card=card)
-        summary, review = _event_transition(account=account, event=event, notification=notification)
-    account.save(update_fields=["pending_balance", "available_balance", "updated_at"])
+        if adopt:
+            _tombstone_adopt(event=event, account=account, card=card, writer=writer)
+        summary, review = _event_transition(
+            account=account, event=event, notification=notification, writer=writer
+        )
     if account.available_balance < 0 and account.available_balance < available_before:
         # Pomelo is the source of truth for balances: book it, and have a person look.
         who = notification.user_id or f"reward account #{account.pk}"

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from rewards.models import LedgerEntry
-from tests.conftest import WEBHOOK_PATHS, balances, notification_body, signed_headers
+from tests.conftest import WEBHOOK_PATHS, balances, delivery_of, notification_body, outcome_of, signed_headers
 from webhooks.models import Delivery
 from webhooks.services import delivery_reprocess
 
@@ -39,7 +39,7 @@ def test_x_endpoint_may_name_the_public_path_a_proxy_strips(client, settings):
 
     settings.POMELO_WEBHOOK_PUBLIC_PATH_PREFIX = "/backoffice"
     accepted = post_signed(client, WEBHOOK_PATHS["pending"], sample("pending", "ctx-1"), endpoint=public)
-    assert accepted.status_code == 200 and accepted.json()["status"] == "processed"
+    assert accepted.status_code == 200 and outcome_of(accepted) == "processed"
     assert balances() == (Decimal("10.00"), Decimal("0"))
     # The path Django saw still matches too, and nothing else does.
     seen = post_signed(client, WEBHOOK_PATHS["pending"], sample("pending", "ctx-2"))
@@ -64,7 +64,7 @@ def test_x_endpoint_survives_a_proxy_that_adds_a_prefix(client):
 def test_single_url_takes_the_kind_from_event_id(client):
     for kind in ("pending", "confirmation"):
         response = post_signed(client, SINGLE_PATH, sample(kind, "ctx-1"))
-        assert response.status_code == 200 and response.json()["status"] == "processed"
+        assert response.status_code == 200 and outcome_of(response) == "processed"
     post_signed(client, SINGLE_PATH, sample("pending", "ctx-2", amount="4.00"))
     assert balances() == (Decimal("4.00"), Decimal("10.00"))
     assert post_signed(client, SINGLE_PATH, sample("cancellation", "ctx-2", amount=None)).status_code == 200
@@ -84,7 +84,7 @@ def test_the_same_notification_on_both_urls_is_a_duplicate(client):
 def test_single_url_event_id_we_cannot_map_is_kept_and_applied_once_the_mapping_knows_it(client, settings):
     payload = notification_body("pending", "ctx-1", event_id="reward.pending.v2")
     response = post_signed(client, SINGLE_PATH, payload)
-    assert response.status_code == 200 and response.json()["status"] == "flagged"
+    assert response.status_code == 200 and outcome_of(response) == "flagged"
     delivery = Delivery.objects.get()
     assert delivery.kind == "" and "reward.pending.v2" in delivery.review
     assert not LedgerEntry.objects.exists()
@@ -101,13 +101,13 @@ def test_single_url_event_id_we_cannot_map_is_kept_and_applied_once_the_mapping_
 
 def test_event_id_contradicting_the_url_is_flagged_and_moves_nothing(client):
     response = post_signed(client, WEBHOOK_PATHS["pending"], sample("confirmation", "ctx-1"))
-    assert response.json()["status"] == "flagged"
-    assert "names a reward confirmation" in response.json()["review"]
+    assert outcome_of(response) == "flagged"
+    assert "names a reward confirmation" in delivery_of(response).review
     assert not LedgerEntry.objects.exists()
     # An event_id the mapping does not know says nothing about the kind: the URL decides.
     other = post_signed(client, WEBHOOK_PATHS["pending"],
                         notification_body("pending", "ctx-2", event_id="0b0e6c1e-uuid"))
-    assert other.json()["status"] == "processed"
+    assert outcome_of(other) == "processed"
 
 
 # --- methods and bodies ------------------------------------------------------------------
@@ -134,7 +134,7 @@ def test_chunked_body_is_read_to_its_end(client):
         "POST", WEBHOOK_PATHS["pending"], b"", content_type="application/json", headers=headers,
         HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
     )
-    assert response.status_code == 200 and response.json()["status"] == "processed"
+    assert response.status_code == 200 and outcome_of(response) == "processed"
     assert bytes(Delivery.objects.get().body) == body
     assert balances() == (Decimal("10.00"), Decimal("0"))
 

@@ -20,6 +20,7 @@ from tests.conftest import (
     WEBHOOK_PATHS,
     balances,
     notification_body,
+    outcome_of,
     signed_headers,
 )
 from webhooks.models import Delivery
@@ -81,7 +82,7 @@ def test_chunked_notification_through_gunicorn_is_read_whole(gunicorn_url):
     response = requests.post(gunicorn_url + path, data=chunks(), headers=headers, timeout=30)
 
     assert response.status_code == 200, response.text
-    assert response.json()["status"] == "processed"
+    assert outcome_of(response) == "processed"
     delivery = Delivery.objects.get(pk=response.json()["delivery_id"])
     assert bytes(delivery.body) == body
     assert delivery.headers.get("transfer-encoding") == "chunked" and "content-length" not in delivery.headers

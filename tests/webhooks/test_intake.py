@@ -14,12 +14,12 @@ pytestmark = pytest.mark.django_db
 Outcome = Delivery.Outcome
 
 
-def test_pending_notification_is_processed_and_recorded(webhook):
+def test_pending_notification_is_received_applied_and_recorded(webhook):
     response = webhook.post("pending", notification_body("pending", "ctx-1", card_last_four="4242"))
     assert response.status_code == 200, response.content
-    assert response.json()["status"] == "processed"
-    assert balances() == (Decimal("10.00"), Decimal("0"))
     delivery = Delivery.objects.get()
+    assert response.json() == {"status": "received", "delivery_id": delivery.pk}
+    assert balances() == (Decimal("10.00"), Decimal("0"))
     assert delivery.outcome == Outcome.PROCESSED and delivery.http_status == 200
     assert delivery.idempotency_key == "ctx-1-points-pending"
     assert delivery.api_key and delivery.remote_addr == "127.0.0.1"
@@ -31,7 +31,7 @@ def test_duplicate_delivery_answers_200_and_changes_nothing(webhook):
     payload = notification_body("confirmation", "ctx-1")
     first = webhook.post("confirmation", payload)
     second = webhook.post("confirmation", payload)
-    assert first.json()["status"] == "processed"
+    assert first.json()["status"] == "received"
     assert second.status_code == 200 and second.json()["status"] == "duplicate"
     assert balances() == (Decimal("0"), Decimal("10.00"))
     assert LedgerEntry.objects.count() == 1
@@ -41,7 +41,8 @@ def test_duplicate_delivery_answers_200_and_changes_nothing(webhook):
 def test_same_key_on_another_notification_type_is_not_a_duplicate(webhook):
     webhook.post("pending", notification_body("pending", "ctx-1", key="shared"))
     response = webhook.post("confirmation", notification_body("confirmation", "ctx-1", key="shared"))
-    assert response.json()["status"] == "processed"
+    assert response.json()["status"] == "received"
+    assert Delivery.objects.get(pk=response.json()["delivery_id"]).outcome == Outcome.PROCESSED
     assert balances() == (Decimal("0"), Decimal("10.00"))
 
 
@@ -50,7 +51,8 @@ def test_signed_test_vector_is_accepted_and_one_changed_byte_is_refused(webhook,
             b'"idempotency_key":"ctx-38Wig8u500urqNCgMAy1vE4voXl-pending"}')
     accepted = webhook.post("pending", None, raw=body)
     # Signed, but without the fields the ledger needs: kept and flagged, answered 200.
-    assert accepted.status_code == 200 and accepted.json()["status"] == "flagged"
+    assert accepted.status_code == 200 and accepted.json()["status"] == "received"
+    assert Delivery.objects.get(pk=accepted.json()["delivery_id"]).outcome == Outcome.FLAGGED
     headers = signed_headers(body, WEBHOOK_PATHS["pending"])
     tampered = body.replace(b"pending\"}", b"pendinG\"}")
     refused = webhook.client.generic("POST", WEBHOOK_PATHS["pending"], tampered,
@@ -65,9 +67,9 @@ def test_signed_test_vector_is_accepted_and_one_changed_byte_is_refused(webhook,
 def test_notification_without_ledger_fields_is_stored_and_flagged(webhook):
     response = webhook.post("pending", {"event_id": "e", "idempotency_key": "k-1"})
     assert response.status_code == 200
-    assert response.json()["status"] == "flagged"
-    assert "missing transaction_id, account_type, user_id, amount" in response.json()["review"]
+    assert response.json()["status"] == "received"
     delivery = Delivery.objects.get()
+    assert "missing transaction_id, account_type, user_id, amount" in delivery.review
     assert delivery.outcome == Outcome.FLAGGED
     assert delivery.review.startswith("missing transaction_id")
     assert not LedgerEntry.objects.exists()
@@ -92,9 +94,8 @@ def test_signed_body_we_cannot_read_is_kept_flagged_and_answered_200(webhook, ra
     """Pomelo gives up on a 4xx: what it signed is kept, byte for byte, for a person."""
     response = webhook.post("pending", None, raw=raw)
     assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "flagged" and body["field"] == field and words in body["review"]
     delivery = Delivery.objects.get()
+    assert response.json() == {"status": "received", "delivery_id": delivery.pk}
     assert delivery.outcome == Outcome.FLAGGED and delivery.http_status == 200
     assert bytes(delivery.body) == raw and words in delivery.review
     assert not RewardEvent.objects.exists() and not LedgerEntry.objects.exists()
@@ -165,19 +166,36 @@ def test_other_methods_are_405_json(client, method):
     assert "use POST" in response.json()["detail"]
 
 
-def test_processing_failure_is_500_recorded_and_reprocessable(webhook):
-    """Our own failure: the ledger cannot hold the balance. Pomelo gets a 500 and retries; the
-    delivery stays recorded with the error, and staff reprocess it once the cause is gone."""
+def test_processing_failure_is_retried_then_failed_for_staff_and_reprocessable(webhook, settings):
+    """Our own failure: the ledger cannot hold the balance. The delivery is stored and
+    answered 200 all the same; the worker retries it with backoff, then shows it to staff as
+    failed, and staff reprocess it once the cause is gone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.inbox import inbox_batch_apply
+
+    settings.WEBHOOK_APPLY_MAX_ATTEMPTS = 2
     huge = "9000000000000000.00"
     assert webhook.post("confirmation", notification_body("confirmation", "ctx-a", amount=huge)
                         ).status_code == 200
-    failed = webhook.post("confirmation", notification_body("confirmation", "ctx-b", amount=huge))
-    assert failed.status_code == 500
-    assert failed.json()["error"] == "processing_failed"
-    delivery = Delivery.objects.get(outcome=Outcome.FAILED)
-    assert delivery.detail and delivery.http_status == 500
+    answer = webhook.post("confirmation", notification_body("confirmation", "ctx-b", amount=huge))
+    assert answer.status_code == 200 and answer.json()["status"] == "received"
+    delivery = Delivery.objects.get(pk=answer.json()["delivery_id"])
+    assert delivery.outcome == Outcome.RECEIVED and delivery.attempts == 1
+    assert delivery.retry_at > timezone.now() and "LedgerOverflow" in delivery.detail
+    assert inbox_batch_apply().claimed == 0  # not due yet
+    Delivery.objects.filter(pk=delivery.pk).update(retry_at=timezone.now() - timedelta(seconds=1))
+    assert inbox_batch_apply().failed == 1
+    delivery.refresh_from_db()
+    assert delivery.outcome == Outcome.FAILED and delivery.attempts == 2
+    assert "after 2 attempts" in delivery.review
     assert balances() == (Decimal("0"), Decimal(huge))
     assert not RewardEvent.objects.filter(transaction_id="ctx-b").exists()
+    # A copy Pomelo sends meanwhile is a duplicate: the failed delivery keeps the claim.
+    copy = webhook.post("confirmation", notification_body("confirmation", "ctx-b", amount=huge))
+    assert copy.json()["status"] == "duplicate"
 
     webhook.post("cancellation", notification_body("cancellation", "ctx-a", amount=None))
     from webhooks.services import delivery_reprocess

@@ -1,0 +1,94 @@
+"""The inbox worker's loop: apply batches while there is work, then wait for more.
+
+On PostgreSQL a trigger on the deliveries table sends NOTIFY webhook_inbox on every INSERT;
+the worker LISTENs on a connection of its own and wakes at once. Polling every
+WEBHOOK_APPLY_POLL_SECONDS covers what a notification cannot: retries that come due, a
+notification sent while the listening connection was down, other databases.
+"""
+
+import logging
+import threading
+
+from django.db import DatabaseError, connection
+
+from webhooks.inbox import inbox_batch_apply
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "webhook_inbox"
+
+
+class InboxWaker:
+    """Waits for a delivery to arrive: LISTEN/NOTIFY on PostgreSQL, a plain wait elsewhere."""
+
+    def __init__(self, stop: threading.Event):
+        self.stop = stop
+        self.listener = None
+
+    def _listen(self) -> None:
+        if self.listener is not None or connection.vendor != "postgresql":
+            return
+        try:
+            listener = connection.get_new_connection(connection.get_connection_params())
+            listener.autocommit = True
+            listener.execute(f"LISTEN {CHANNEL}")
+        except Exception:
+            logger.exception("cannot LISTEN for deliveries; polling only")
+            return
+        self.listener = listener
+
+    def wait(self, seconds: float) -> bool:
+        """Until a delivery arrives (True), `seconds` pass or the worker is stopped (False)."""
+        self._listen()
+        if self.listener is None:
+            self.stop.wait(seconds)
+            return False
+        try:
+            woke = any(True for _ in self.listener.notifies(timeout=seconds, stop_after=1))
+            if woke:
+                # Every INSERT notifies: take the ones already queued along with this one.
+                for _ in self.listener.notifies(timeout=0.01):
+                    pass
+            return woke
+        except Exception:
+            logger.exception("the listening connection failed; polling until it is back")
+            self.close()
+            self.stop.wait(seconds)
+            return False
+
+    def close(self) -> None:
+        if self.listener is not None:
+            try:
+                self.listener.close()
+            finally:
+                self.listener = None
+
+
+def inbox_work(
+    *, stop: threading.Event, batch_size: int, poll_seconds: float, until_empty: bool = False
+) -> int:
+    """Apply batches until `stop` is set (or, `until_empty`, until nothing is due); return how
+    many deliveries were claimed."""
+    waker = InboxWaker(stop)
+    claimed = 0
+    try:
+        while not stop.is_set():
+            try:
+                report = inbox_batch_apply(limit=batch_size)
+            except DatabaseError:
+                # The database went away: the batch rolled back and stays received.
+                logger.exception("inbox batch failed; retrying after %s s", poll_seconds)
+                connection.close()
+                stop.wait(poll_seconds)
+                continue
+            claimed += report.claimed
+            if report.claimed:
+                logger.info("inbox batch: %s", report)
+            if report.claimed >= batch_size:
+                continue
+            if until_empty:
+                break
+            waker.wait(poll_seconds)
+    finally:
+        waker.close()
+    return claimed
