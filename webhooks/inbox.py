@@ -150,11 +150,12 @@ def _batch_apply(*, limit: int, delivery_ids: list[int] | None = None) -> BatchR
     )
 
 
+@transaction.atomic
 def inbox_batch_apply(*, limit: int | None = None) -> BatchReport:
     """Claim up to `limit` received deliveries due now, oldest first, and apply them in one
-    transaction; what another worker holds is skipped."""
-    with transaction.atomic(durable=True):
-        return _batch_apply(limit=limit or settings.WEBHOOK_APPLY_BATCH_SIZE)
+    transaction; what another worker holds is skipped. The worker loop (inbox_worker) runs
+    each batch as its own durable transaction; inside a caller's it is a savepoint."""
+    return _batch_apply(limit=limit or settings.WEBHOOK_APPLY_BATCH_SIZE)
 
 
 def inbox_apply_inline(*, delivery_id: int) -> BatchReport:

@@ -9,7 +9,7 @@ notification sent while the listening connection was down, other databases.
 import logging
 import threading
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 from webhooks.inbox import inbox_batch_apply
 
@@ -74,7 +74,8 @@ def inbox_work(
     try:
         while not stop.is_set():
             try:
-                report = inbox_batch_apply(limit=batch_size)
+                with transaction.atomic(durable=True):
+                    report = inbox_batch_apply(limit=batch_size)
             except DatabaseError:
                 # The database went away: the batch rolled back and stays received.
                 logger.exception("inbox batch failed; retrying after %s s", poll_seconds)
