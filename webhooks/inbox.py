@@ -109,36 +109,24 @@ def _apply_alone(delivery: Delivery, reading: _Reading, now: datetime) -> None:
         return
 
 
-def _batch_apply(*, limit: int, delivery_ids: list[int] | None = None) -> BatchReport:
-    now = timezone.now()
-    queue = (
+class _ApplyAlone(Exception):
+    """The batch could not be applied as a whole: roll it back, apply each on its own."""
+
+    def __init__(self, delivery_ids: list[int], cause: Exception):
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.delivery_ids = delivery_ids
+
+
+def _due(now: datetime):
+    return (
         Delivery.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(outcome=Outcome.RECEIVED)
         .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        .only("id", "kind", "body", "attempts", "received_at")
     )
-    if delivery_ids is not None:
-        queue = queue.filter(pk__in=delivery_ids)
-    deliveries = list(
-        queue.order_by("received_at", "id")
-        .only("id", "kind", "body", "attempts", "received_at")[:limit]
-    )
-    if not deliveries:
-        return BatchReport()
-    for delivery in deliveries:
-        delivery.attempts += 1
-    # The kind it was stored with: its URL's, or the event_id's on the single URL.
-    readings = [_read(NotificationKind(d.kind) if d.kind else None, bytes(d.body)) for d in deliveries]
-    one_by_one = False
-    try:
-        with transaction.atomic():
-            _apply_together(deliveries, readings, now)
-    except Exception as exc:
-        one_by_one = True
-        logger.warning("batch of %s deliveries (#%s…) applied one by one: %s: %s",
-                       len(deliveries), deliveries[0].pk, type(exc).__name__, exc)
-        for delivery, reading in zip(deliveries, readings, strict=True):
-            _apply_alone(delivery, reading, now)
-    Delivery.objects.bulk_update(deliveries, _UPDATED_FIELDS)
+
+
+def _report(deliveries: list[Delivery], one_by_one: bool) -> BatchReport:
     outcomes = [d.outcome for d in deliveries]
     return BatchReport(
         claimed=len(deliveries),
@@ -150,21 +138,75 @@ def _batch_apply(*, limit: int, delivery_ids: list[int] | None = None) -> BatchR
     )
 
 
-@transaction.atomic
+def _reading(delivery: Delivery) -> _Reading:
+    # The kind it was stored with: its URL's, or the event_id's on the single URL.
+    return _read(NotificationKind(delivery.kind) if delivery.kind else None, bytes(delivery.body))
+
+
+def _batch_apply(*, limit: int, delivery_ids: list[int] | None = None) -> BatchReport:
+    """Inside the caller's transaction: claim, apply together, record. Raises _ApplyAlone."""
+    now = timezone.now()
+    queue = _due(now)
+    if delivery_ids is not None:
+        queue = queue.filter(pk__in=delivery_ids)
+    deliveries = list(queue.order_by("received_at", "id")[:limit])
+    if not deliveries:
+        return BatchReport()
+    for delivery in deliveries:
+        delivery.attempts += 1
+    readings = [_reading(d) for d in deliveries]
+    try:
+        with transaction.atomic():
+            _apply_together(deliveries, readings, now)
+    except Exception as exc:
+        raise _ApplyAlone([d.pk for d in deliveries], exc) from exc
+    Delivery.objects.bulk_update(deliveries, _UPDATED_FIELDS)
+    return _report(deliveries, one_by_one=False)
+
+
+def _apply_each(delivery_ids: list[int]) -> BatchReport:
+    """Each delivery in a transaction of its own, so none holds more than one account's lock
+    (a long fallback transaction would take accounts in arrival order and deadlock with the
+    batches of other workers). One taken by another worker meanwhile is skipped."""
+    done = []
+    for delivery_id in delivery_ids:
+        with transaction.atomic():
+            now = timezone.now()
+            delivery = _due(now).filter(pk=delivery_id).first()
+            if delivery is None:
+                continue
+            delivery.attempts += 1
+            _apply_alone(delivery, _reading(delivery), now)
+            Delivery.objects.bulk_update([delivery], _UPDATED_FIELDS)
+            done.append(delivery)
+    return _report(done, one_by_one=True)
+
+
+def _apply(*, limit: int, delivery_ids: list[int] | None = None) -> BatchReport:
+    try:
+        with transaction.atomic():
+            return _batch_apply(limit=limit, delivery_ids=delivery_ids)
+    except _ApplyAlone as failed:
+        logger.warning("batch of %s deliveries (#%s…) applied one by one: %s",
+                       len(failed.delivery_ids), failed.delivery_ids[0], failed)
+        return _apply_each(failed.delivery_ids)
+
+
 def inbox_batch_apply(*, limit: int | None = None) -> BatchReport:
     """Claim up to `limit` received deliveries due now, oldest first, and apply them in one
-    transaction; what another worker holds is skipped. The worker loop (inbox_worker) runs
-    each batch as its own durable transaction; inside a caller's it is a savepoint."""
-    return _batch_apply(limit=limit or settings.WEBHOOK_APPLY_BATCH_SIZE)
+    transaction; what another worker holds is skipped. A batch that fails as a whole is
+    rolled back and its deliveries applied one per transaction.
+
+    The worker's entry point: called outside any transaction, each batch commits on its own.
+    """
+    return _apply(limit=limit or settings.WEBHOOK_APPLY_BATCH_SIZE)
 
 
 def inbox_apply_inline(*, delivery_id: int) -> BatchReport:
     """Apply one delivery the intake has just stored (WEBHOOK_APPLY_INLINE), through the
-    batch path. Joins a caller's transaction when there is one (the tests'); a failure stays
-    with the delivery, which remains stored either way."""
+    batch path. A failure stays with the delivery, which remains stored either way."""
     try:
-        with transaction.atomic():
-            return _batch_apply(limit=1, delivery_ids=[delivery_id])
+        return _apply(limit=1, delivery_ids=[delivery_id])
     except Exception:
         logger.exception("delivery %s was stored but not applied; the inbox worker retries it",
                          delivery_id)

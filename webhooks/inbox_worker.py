@@ -8,8 +8,9 @@ notification sent while the listening connection was down, other databases.
 
 import logging
 import threading
+import time
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 
 from webhooks.inbox import inbox_batch_apply
 
@@ -25,7 +26,8 @@ class InboxWaker:
         self.stop = stop
         self.listener = None
 
-    def _listen(self) -> None:
+    def listen(self) -> None:
+        """Start listening (again); a delivery stored from now on wakes `wait`."""
         if self.listener is not None or connection.vendor != "postgresql":
             return
         try:
@@ -39,17 +41,23 @@ class InboxWaker:
 
     def wait(self, seconds: float) -> bool:
         """Until a delivery arrives (True), `seconds` pass or the worker is stopped (False)."""
-        self._listen()
+        self.listen()
         if self.listener is None:
             self.stop.wait(seconds)
             return False
+        deadline = time.monotonic() + seconds
         try:
-            woke = any(True for _ in self.listener.notifies(timeout=seconds, stop_after=1))
-            if woke:
-                # Every INSERT notifies: take the ones already queued along with this one.
-                for _ in self.listener.notifies(timeout=0.01):
-                    pass
-            return woke
+            # In slices of a second at most, so a stop request is seen soon.
+            while not self.stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if any(True for _ in self.listener.notifies(timeout=min(left, 1.0), stop_after=1)):
+                    # Every INSERT notifies: take the ones already queued along with this one.
+                    for _ in self.listener.notifies(timeout=0.01):
+                        pass
+                    return True
+            return False
         except Exception:
             logger.exception("the listening connection failed; polling until it is back")
             self.close()
@@ -69,13 +77,16 @@ def inbox_work(
 ) -> int:
     """Apply batches until `stop` is set (or, `until_empty`, until nothing is due); return how
     many deliveries were claimed."""
+    if connection.in_atomic_block:
+        raise RuntimeError("the inbox worker commits batch by batch: call it outside a transaction")
     waker = InboxWaker(stop)
+    # Listen before the first look at the queue: a delivery stored after that look wakes us.
+    waker.listen()
     claimed = 0
     try:
         while not stop.is_set():
             try:
-                with transaction.atomic(durable=True):
-                    report = inbox_batch_apply(limit=batch_size)
+                report = inbox_batch_apply(limit=batch_size)
             except DatabaseError:
                 # The database went away: the batch rolled back and stays received.
                 logger.exception("inbox batch failed; retrying after %s s", poll_seconds)
