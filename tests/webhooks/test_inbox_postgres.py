@@ -47,7 +47,7 @@ def _in_threads(count: int, target) -> list:
 def test_several_workers_apply_each_delivery_once(stored):
     rng = random.Random(11)
     sender = WebhookSender(Client())
-    jobs, pending, available, entries = [], {}, {}, 0
+    jobs, pending, available = [], {}, {}
     for i in range(240):
         user, tx = f"usr-{i % 6}", f"ctx-{i}"
         amount = Decimal(rng.randint(1, 10_000)) / 100
