@@ -117,7 +117,7 @@ def test_flags_found_in_a_batch_create_nothing(webhook, stored):
     assert list(Card.objects.values_list("pomelo_card_id", flat=True)) == ["crd-1"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_worker_command_drains_the_inbox(webhook, stored):
     for i in range(7):
         webhook.post("confirmation", notification_body("confirmation", f"ctx-{i}"))
