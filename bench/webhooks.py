@@ -27,6 +27,7 @@ import json
 import math
 import os
 import random
+import re
 import secrets
 import shlex
 import signal
@@ -616,6 +617,60 @@ def ledger_compare(conn: psycopg.Connection, expected: Expected) -> list[str]:
     return problems
 
 
+def received_count(database: str) -> int:
+    with database_connect(database) as conn:
+        return conn.execute("SELECT count(*) FROM webhooks_delivery WHERE outcome = 'received'").fetchone()[0]
+
+
+def inbox_drain(env: dict[str, str], args: argparse.Namespace) -> list[str]:
+    """Apply what the intake stored and no inbox worker applied during the sends: first
+    --one-by-one deliveries in batches of one, then the rest in batches of
+    --apply-batch-size, each by `manage.py inbox_worker` (which times itself, without its
+    start-up). Returns report lines."""
+    lines, rates = [], {}
+    waiting = received_count(args.database)
+    steps = [("batches of 1", 1, min(args.one_by_one, waiting)),
+             (f"batches of {args.apply_batch_size}", args.apply_batch_size, None)]
+    for label, size, limit in steps:
+        if limit == 0 or received_count(args.database) == 0:
+            continue
+        command = ["inbox_worker", "--until-empty", "--batch-size", str(size)]
+        command += ["--max-batches", str(limit)] if limit else []
+        done = manage(env, *command)
+        match = re.search(r"applied (\d+) deliveries in ([\d.]+) s", done.stdout)
+        if done.returncode != 0 or not match:
+            lines.append(f"  inbox drain ({label}) failed: {(done.stdout + done.stderr)[-500:]}")
+            continue
+        count, seconds = int(match.group(1)), float(match.group(2))
+        rates[size] = count / seconds if seconds else 0.0
+        lines.append(f"  batch apply ({label})  {count} deliveries in {seconds:.2f} s = {rates[size]:.0f}/s")
+    if 1 in rates and args.apply_batch_size in rates and rates[1]:
+        lines.append(f"  ratio batch/one-by-one  {rates[args.apply_batch_size] / rates[1]:.1f}")
+    return lines
+
+
+def inbox_lag_lines(database: str) -> list[str]:
+    """Per notification: from its acknowledgement (received_at) to its ledger work
+    (processed_at); and from the last acknowledgement to the last ledger entry."""
+    with database_connect(database) as conn:
+        lags = [row[0] for row in conn.execute(
+            "SELECT extract(epoch FROM processed_at - received_at) FROM webhooks_delivery "
+            "WHERE outcome IN ('processed', 'flagged') AND idempotency_key NOT LIKE %s ORDER BY 1",
+            [WARMUP_KEY_PREFIX + "%"],
+        ).fetchall()]
+        tail = conn.execute(
+            "SELECT extract(epoch FROM (SELECT max(created_at) FROM rewards_ledgerentry) - "
+            "(SELECT max(received_at) FROM webhooks_delivery))"
+        ).fetchone()[0]
+    if not lags:
+        return []
+    def at(p: float) -> float:
+        return float(lags[min(len(lags) - 1, int(len(lags) * p / 100))])
+    return [f"  lag per notification    p50 {at(50) * 1000:.0f} ms, p99 {at(99) * 1000:.0f} ms, "
+            f"max {float(lags[-1]) * 1000:.0f} ms",
+            f"  last ack -> last entry  {float(tail or 0) * 1000:.0f} ms"]
+
+
 def delivery_outcomes(conn: psycopg.Connection) -> Counter:
     rows = conn.execute(
         "SELECT outcome, count(*) FROM webhooks_delivery WHERE idempotency_key NOT LIKE %s GROUP BY outcome",
@@ -678,6 +733,12 @@ def equivalent_command(args: argparse.Namespace) -> str:
             str(args.conn_max_age),
             "--database",
             args.database,
+            "--inbox-workers",
+            str(args.inbox_workers),
+            "--apply-batch-size",
+            str(args.apply_batch_size),
+            "--one-by-one",
+            str(args.one_by_one),
             *(["--app", args.app] if args.app != "loyalty_backoffice.wsgi:application" else []),
         ]
     )
@@ -715,6 +776,11 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--time-limit", type=float, default=600.0, help="seconds per endpoint (all rounds), at most"
     )
     parser.add_argument("--warmup", type=int, default=64, help="requests per endpoint before measuring")
+    parser.add_argument("--inbox-workers", type=int, default=0,
+                        help="inbox workers applying during the sends (lag figures); 0: apply after")
+    parser.add_argument("--apply-batch-size", type=int, default=500, help="inbox worker batch size")
+    parser.add_argument("--one-by-one", type=int, default=1000,
+                        help="after the sends, apply this many in batches of one first (the ratio)")
     args = parser.parse_args(argv)
     limits = [
         (1 <= args.notifications <= 1_000_000, "--notifications must be 1..1000000"),
@@ -768,9 +834,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = gunicorn_command(args, port)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     server = Server(command, env, log_dir / "gunicorn.log")
+    inbox_workers: list[subprocess.Popen] = []
     try:
         print(f"starting gunicorn: {shlex.join(command[1:])}")
         server.start(base_url)
+        for _ in range(args.inbox_workers):
+            inbox_workers.append(subprocess.Popen(
+                [sys.executable, "manage.py", "inbox_worker", "--batch-size", str(args.apply_batch_size)],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))
 
         if args.warmup:
             warm = baseline_phase(args, base_url, [b"{}"] * args.warmup, "warm-up baseline")
@@ -798,9 +870,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             base_parts[-1].cpu = cpu_sample(pid, args.database) - before
         hooks = PhaseResult.merged("webhooks (POST /webhooks/pomelo/loyalty/*)", hook_parts)
         base = PhaseResult.merged(f"baseline (POST {BASELINE_PATH}, one INSERT)", base_parts)
+        # The inbox workers finish what was acknowledged before we stop them.
+        deadline = time.monotonic() + args.time_limit
+        while inbox_workers and received_count(args.database) and time.monotonic() < deadline:
+            time.sleep(0.05)
         load_after = os.getloadavg()
     finally:
         server.stop()
+        for worker in inbox_workers:
+            worker.terminate()
+        for worker in inbox_workers:
+            worker.wait(timeout=60)
+    drained = inbox_drain(env, args)
+    lag = inbox_lag_lines(args.database) if args.inbox_workers else []
     server_log = server.log_tail(100_000)
 
     ledger = manage(env, "check_ledger")
@@ -833,6 +915,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  deliveries per second   {hooks.throughput:.1f}  (baseline {base.throughput:.1f} req/s)")
     print(f"  ratio webhook/baseline  {ratio:.3f}  (target >= {args.target_ratio})")
     print(f"  delivery outcomes (db)  {dict(sorted(outcomes.items()))}")
+    for line in drained + lag:
+        print(line)
     print(f"  check_ledger            exit {ledger.returncode}: {(ledger.stdout + ledger.stderr).strip()}")
     if problems:
         print(f"  expected ledger         {len(problems)} difference(s), first ones:")

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from loyalty_backoffice.bulk_update import rows_update
 from rewards.models import NotificationKind
 from rewards.services import NotificationNeedsReview, NotificationResult, reward_notification_apply
 from rewards.services.notifications_batch import reward_notifications_apply
@@ -160,7 +161,11 @@ def _batch_apply(*, limit: int, delivery_ids: list[int] | None = None) -> BatchR
             _apply_together(deliveries, readings, now)
     except Exception as exc:
         raise _ApplyAlone([d.pk for d in deliveries], exc) from exc
-    Delivery.objects.bulk_update(deliveries, _UPDATED_FIELDS)
+    applied_at = timezone.now()  # when the batch's ledger work was done, for the lag figures
+    for delivery in deliveries:
+        if delivery.processed_at is not None:
+            delivery.processed_at = applied_at
+    rows_update(deliveries, _UPDATED_FIELDS)
     return _report(deliveries, one_by_one=False)
 
 
@@ -177,7 +182,7 @@ def _apply_each(delivery_ids: list[int]) -> BatchReport:
                 continue
             delivery.attempts += 1
             _apply_alone(delivery, _reading(delivery), now)
-            Delivery.objects.bulk_update([delivery], _UPDATED_FIELDS)
+            rows_update([delivery], _UPDATED_FIELDS)
             done.append(delivery)
     return _report(done, one_by_one=True)
 

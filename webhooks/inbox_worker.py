@@ -73,18 +73,19 @@ class InboxWaker:
 
 
 def inbox_work(
-    *, stop: threading.Event, batch_size: int, poll_seconds: float, until_empty: bool = False
+    *, stop: threading.Event, batch_size: int, poll_seconds: float, until_empty: bool = False,
+    max_batches: int | None = None,
 ) -> int:
-    """Apply batches until `stop` is set (or, `until_empty`, until nothing is due); return how
-    many deliveries were claimed."""
+    """Apply batches until `stop` is set (or, `until_empty`, until nothing is due, or after
+    `max_batches`); return how many deliveries were claimed."""
     if connection.in_atomic_block:
         raise RuntimeError("the inbox worker commits batch by batch: call it outside a transaction")
     waker = InboxWaker(stop)
     # Listen before the first look at the queue: a delivery stored after that look wakes us.
     waker.listen()
-    claimed = 0
+    claimed = batches = 0
     try:
-        while not stop.is_set():
+        while not stop.is_set() and (max_batches is None or batches < max_batches):
             try:
                 report = inbox_batch_apply(limit=batch_size)
             except DatabaseError:
@@ -94,6 +95,7 @@ def inbox_work(
                 stop.wait(poll_seconds)
                 continue
             claimed += report.claimed
+            batches += 1
             if report.claimed:
                 logger.info("inbox batch: %s", report)
             if report.claimed >= batch_size:

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.models import Card, Member, RewardAccount
 from accounts.services import account_type_validate
+from loyalty_backoffice.bulk_update import rows_update
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.notifications import RewardNotification
 from rewards.services.ledger import ledger_entry_build
@@ -238,7 +239,7 @@ def _rows_write(rows: _Rows, writer: _Collected) -> None:
     now = timezone.now()
     Member.objects.bulk_create(sorted(rows.new_members, key=lambda m: m.pomelo_user_id))
     Card.objects.bulk_create(sorted(rows.new_cards, key=lambda c: c.pomelo_card_id))
-    Card.objects.bulk_update(sorted(rows.last_four.values(), key=lambda c: c.pk), ["last_four"])
+    rows_update(sorted(rows.last_four.values(), key=lambda c: c.pk), ["last_four"])
     RewardAccount.objects.bulk_create(
         sorted(rows.new_accounts, key=lambda a: (rows.account_user[id(a)], a.account_type))
     )
@@ -252,11 +253,11 @@ def _rows_write(rows: _Rows, writer: _Collected) -> None:
         fields = sorted(set().union(*(writer.changed_events[e.pk] for e in changed)))
         for event in changed:
             event.updated_at = now
-        RewardEvent.objects.bulk_update(sorted(changed, key=lambda e: e.pk), [*fields, "updated_at"])
+        rows_update(sorted(changed, key=lambda e: e.pk), [*fields, "updated_at"])
     existing = [a for a in rows.touched_accounts.values() if a not in rows.new_accounts]
     for account in existing:
         account.updated_at = now
-    RewardAccount.objects.bulk_update(
+    rows_update(
         sorted(existing, key=lambda a: a.pk), ["pending_balance", "available_balance", "updated_at"]
     )
 
