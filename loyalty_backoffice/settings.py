@@ -199,6 +199,9 @@ WEBHOOK_REJECTED_RETENTION_DAYS = env.int("WEBHOOK_REJECTED_RETENTION_DAYS", def
 # The inbox worker (`manage.py inbox_worker`) applies stored deliveries in batches. With
 # WEBHOOK_APPLY_INLINE (the default under DEBUG, so `make run` needs no worker; the tests set
 # it too) the intake applies each delivery itself right after storing it.
+# `prune_delivery_bodies` empties the bodies of applied deliveries older than this (the rows,
+# and so the claims and the record, stay).
+WEBHOOK_BODY_RETENTION_DAYS = env.int("WEBHOOK_BODY_RETENTION_DAYS", default=90)
 WEBHOOK_APPLY_INLINE = env.bool("WEBHOOK_APPLY_INLINE", default=DEBUG)
 WEBHOOK_APPLY_BATCH_SIZE = env.int("WEBHOOK_APPLY_BATCH_SIZE", default=500)
 WEBHOOK_APPLY_POLL_SECONDS = env.float("WEBHOOK_APPLY_POLL_SECONDS", default=5.0)

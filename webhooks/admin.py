@@ -10,6 +10,7 @@ from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
 from loyalty_backoffice.client_ip import client_ip
 from rewards.admin.filters import date_range_filter
 from rewards.admin.pagination import EstimatedCountPaginator
+from webhooks.inbox import inbox_lag
 from webhooks.models import Delivery
 from webhooks.services import delivery_reprocess
 
@@ -35,7 +36,7 @@ class HttpStatusFilter(admin.SimpleListFilter):
     title = "HTTP status"
     parameter_name = "http_status__exact"
     STATUSES = [
-        (200, "200 processed, flagged or duplicate"),
+        (200, "200 received, duplicate or key reused"),
         (400, "400 invalid payload (before signed bodies were kept)"),
         (401, "401 invalid signature"),
         (403, "403 forbidden address"),
@@ -91,12 +92,17 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     readonly_fields = [
         "kind", "endpoint", "received_at", "remote_addr", "api_key", "event_id",
-        "idempotency_key", "outcome", "http_status", "review", "detail", "attempts", "processed_at",
+        "idempotency_key", "outcome", "http_status", "review", "detail", "attempts", "retry_at",
+        "processed_at",
         "headers", "body_shown",
     ]
     fields = readonly_fields
     actions = ["reprocess"]
     show_full_result_count = False
+
+    def changelist_view(self, request, extra_context=None):
+        # The backlog above the list: two indexed aggregates, not a count of the whole inbox.
+        return super().changelist_view(request, {**(extra_context or {}), "inbox_lag": inbox_lag()})
 
     def get_queryset(self, request):
         # The list never shows bodies (up to 64 KiB each); the change page reads it.

@@ -46,6 +46,9 @@ class Delivery(models.Model):
     )
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Set when the retention emptied `body` (written to an archive first, if asked): the row
+    # stays, as the claim on its notification and the record of what happened.
+    body_pruned_at = models.DateTimeField(null=True, blank=True)
     # When the worker may try a received delivery again after a failed attempt; empty: now.
     retry_at = models.DateTimeField(null=True, blank=True)
 

@@ -7,11 +7,14 @@ what the ledger cannot read is `flagged` there for a person, with the reason, an
 money.
 """
 
+import base64
 import functools
 import ipaddress
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -36,6 +39,7 @@ _SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-csrftoke
 # A notification that raced another one for its reward (see reward_notification_apply) is
 # applied again; a third failure is ours and answered 500.
 _APPLY_ATTEMPTS = 3
+_PRUNE_CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -196,9 +200,11 @@ def _delivery_copy(incoming: IncomingDelivery, kept: Delivery) -> DeliveryResult
         raise RuntimeError(
             f"delivery of {kept.kind or '-'} {kept.idempotency_key} lost its claim to nobody"
         )
-    claimer_id, claimer_body = claimer
+    claimer_id, claimer_body, claimer_pruned = claimer
     now = timezone.now()
-    if claimer_body == incoming.body:
+    # Once the claimer's body is pruned the bytes cannot be compared: a late copy of an old,
+    # applied notification is far likelier than a key reused for another body.
+    if claimer_body == incoming.body or claimer_pruned:
         copy = _delivery_new(
             incoming, kind=kept.kind, event_id=kept.event_id, idempotency_key=kept.idempotency_key,
             outcome=Outcome.DUPLICATE, http_status=200, processed_at=now,
@@ -220,8 +226,9 @@ def _delivery_copy(incoming: IncomingDelivery, kept: Delivery) -> DeliveryResult
 # --- Applying what Pomelo signed ----------------------------------------------------------
 
 
-def _claimer(delivery: Delivery) -> tuple[int, bytes] | None:
-    """The delivery that already holds this one's (kind, idempotency_key): its id and body."""
+def _claimer(delivery: Delivery) -> tuple[int, bytes, bool] | None:
+    """The delivery that already holds this one's (kind, idempotency_key): its id, its body
+    and whether that body was pruned."""
     if not delivery.idempotency_key:
         return None
     found = list(
@@ -232,9 +239,9 @@ def _claimer(delivery: Delivery) -> tuple[int, bytes] | None:
         .exclude(idempotency_key="")  # the constraint's condition, so its index serves
         .exclude(pk=delivery.pk)
         .order_by()
-        .values_list("pk", "body")[:1]
+        .values_list("pk", "body", "body_pruned_at")[:1]
     )
-    return (found[0][0], bytes(found[0][1])) if found else None
+    return (found[0][0], bytes(found[0][1]), found[0][2] is not None) if found else None
 
 
 def _delivery_repeat(
@@ -242,10 +249,10 @@ def _delivery_repeat(
 ) -> DeliveryResult:
     """A second delivery of a claimed key: a duplicate if the bytes are the same; otherwise
     Pomelo reused the key for another body, which nobody should apply without looking."""
-    claimer_id, claimer_body = claimer
+    claimer_id, claimer_body, claimer_pruned = claimer
     identity = {"kind": delivery.kind, "event_id": delivery.event_id,
                 "idempotency_key": delivery.idempotency_key}
-    if claimer_body == body:
+    if claimer_body == body or claimer_pruned:
         Delivery.objects.filter(pk=delivery.pk).update(
             **identity, outcome=Outcome.DUPLICATE, http_status=200, processed_at=now, review="",
             detail=f"duplicate of delivery #{claimer_id}: already processed",
@@ -421,6 +428,45 @@ def _delivery_reprocess(delivery_id: int) -> ReprocessResult:
         _delivery_settle(delivery=delivery, body=body, reading=reading, reread=True)
     delivery.refresh_from_db(fields=["outcome", "detail"])
     return ReprocessResult(delivery.pk, delivery.outcome, delivery.detail)
+
+
+def delivery_bodies_prune(*, older_than_days: int, archive: BinaryIO | None = None) -> int:
+    """Empty the bodies of applied and duplicate deliveries processed more than
+    `older_than_days` ago; return how many. With `archive` (a binary file), each is first
+    written there as a JSON line (body in base64), so nothing Pomelo signed is lost.
+
+    The rows stay: they hold the claims that make a late copy a duplicate, and the audit
+    entries of reprocessing name them. Flagged, failed, key-reused and waiting deliveries keep
+    their bodies: a person or the worker still needs them. The ledger never reads bodies.
+    """
+    if older_than_days < 0:
+        raise ValueError("older_than_days must not be negative")
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    due = Delivery.objects.filter(
+        outcome__in=[Outcome.PROCESSED, Outcome.DUPLICATE], processed_at__lt=cutoff,
+        body_pruned_at__isnull=True,
+    ).order_by("pk")
+    pruned, last = 0, 0
+    while True:
+        with transaction.atomic():
+            chunk = list(
+                due.filter(pk__gt=last).select_for_update(skip_locked=True, of=("self",))
+                .values("pk", "kind", "event_id", "idempotency_key", "outcome", "received_at",
+                        "processed_at", "headers", "body")[:_PRUNE_CHUNK]
+            )
+            if not chunk:
+                return pruned
+            if archive is not None:
+                for row in chunk:
+                    archive.write(json.dumps({
+                        **row, "body": base64.b64encode(bytes(row["body"])).decode("ascii"),
+                        "received_at": row["received_at"].isoformat(),
+                        "processed_at": row["processed_at"].isoformat(),
+                    }).encode() + b"\n")
+                archive.flush()
+            ids = [row["pk"] for row in chunk]
+            Delivery.objects.filter(pk__in=ids).update(body=b"", body_pruned_at=timezone.now())
+            pruned, last = pruned + len(ids), ids[-1]
 
 
 def delivery_prune_rejected(*, older_than_days: int) -> int:

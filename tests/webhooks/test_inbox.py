@@ -150,3 +150,50 @@ def test_inbox_status_exits_non_zero_past_the_lag_setting(webhook, stored, setti
     inbox_batch_apply()
     call_command("inbox_status")
     assert "waiting=0" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_the_inbox_list_shows_the_backlog(webhook, stored, admin_client):
+    from django.urls import reverse
+
+    webhook.post("pending", notification_body("pending", "ctx-1"))
+    Delivery.objects.update(received_at=timezone.now() - timedelta(minutes=3))
+    page = admin_client.get(reverse("admin:webhooks_delivery_changelist")).content.decode()
+    assert "Waiting to be applied: <strong>1</strong>" in page
+    assert "oldest received 3\xa0minutes ago" in page
+    inbox_batch_apply()
+    page = admin_client.get(reverse("admin:webhooks_delivery_changelist")).content.decode()
+    assert "Waiting to be applied: <strong>0</strong>" in page
+
+
+@pytest.mark.django_db
+def test_prune_delivery_bodies_archives_then_empties_only_old_applied_ones(webhook, tmp_path):
+    import base64
+    import gzip
+    import json
+
+    applied = notification_body("confirmation", "ctx-1")
+    webhook.post("confirmation", applied)
+    webhook.post("confirmation", applied)  # a duplicate
+    webhook.post("pending", {"event_id": "loyalty-pending", "idempotency_key": "flagged-1"})
+    webhook.post("pending", notification_body("pending", "ctx-recent"))
+    old = timezone.now() - timedelta(days=91)
+    Delivery.objects.exclude(idempotency_key="ctx-recent-points-pending").update(processed_at=old)
+
+    archive = tmp_path / "bodies.jsonl.gz"
+    call_command("prune_delivery_bodies", "--archive", str(archive))
+
+    lines = [json.loads(line) for line in gzip.open(archive).read().splitlines()]
+    assert sorted(row["outcome"] for row in lines) == ["duplicate", "processed"]
+    assert {base64.b64decode(row["body"]) for row in lines} == {json.dumps(applied).encode()}
+    emptied = Delivery.objects.filter(body_pruned_at__isnull=False)
+    assert sorted(emptied.values_list("outcome", flat=True)) == ["duplicate", "processed"]
+    assert all(bytes(body) == b"" for body in emptied.values_list("body", flat=True))
+    kept = Delivery.objects.filter(body_pruned_at__isnull=True)
+    assert sorted(kept.values_list("outcome", flat=True)) == ["flagged", "processed"]
+    assert all(bytes(body) for body in kept.values_list("body", flat=True))
+    # The claim outlives the body: a late copy is still a duplicate, and moves nothing.
+    assert webhook.post("confirmation", applied).json()["status"] == "duplicate"
+    assert balances() == (Decimal("10.00"), Decimal("10.00"))
+    with pytest.raises(CommandError, match="exists"):
+        call_command("prune_delivery_bodies", "--archive", str(archive))
