@@ -161,6 +161,9 @@ def app_env(args: argparse.Namespace, *, pomelo_url: str, client_secret: str) ->
         "DATABASE_URL": database_url(args.database),
         "DATABASE_CONN_MAX_AGE": "60",
         "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        # The soak's checks read the ledger right after the traffic: each delivery is applied
+        # by the intake right after its INSERT, as before the inbox worker existed.
+        "WEBHOOK_APPLY_INLINE": "true",
         "POMELO_WEBHOOK_KEYS": json.dumps({API_KEY: API_SECRET}),
         "POMELO_WEBHOOK_TOLERANCE_SECONDS": "300",
         "POMELO_WEBHOOK_ALLOWED_IPS": "",
