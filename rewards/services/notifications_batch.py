@@ -166,9 +166,13 @@ def _with_member(
     account = rows.accounts.get((user, account_type))
     event_owner = rows.event_owner.get(key)
     if key in rows.events and event_owner is not None and event_owner is not account:
+        owner_user = _owner_user(rows, event_owner)
+        if owner_user == user:
+            # This member's account, created by another transaction after the batch locked
+            # accounts (its reward with it): the batch holds no lock on it.
+            raise BatchConflict(f"reward {key} is on an account of {user} the batch did not lock")
         raise NotificationNeedsReview(
-            f"reward {n.transaction_id} ({n.account_type}) belongs to member "
-            f"{_owner_user(rows, event_owner)}, not {user}"
+            f"reward {n.transaction_id} ({n.account_type}) belongs to member {owner_user}, not {user}"
         )
     member = rows.members.get(user)
     if member is None:
