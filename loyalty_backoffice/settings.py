@@ -86,7 +86,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 # Persistent connections: opening one costs more than the webhook intake's whole INSERT. The
 # health check (a cheap ping when a request first touches a reused connection) replaces a
 # connection the database or a proxy dropped instead of failing the request on it.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+# Not under DEBUG: runserver answers each request on a new thread, and a connection kept by a
+# finished thread is never reused, only left open.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0 if DEBUG else 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (runserver, tests) write at once; wait for the lock instead of failing.

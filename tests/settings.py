@@ -15,6 +15,9 @@ os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(48))
 for _name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
     os.environ.setdefault(_name, "false")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+# Live servers (the browser tests) answer each request on a new thread: a persistent connection
+# would stay open after its thread ends, one per request, until PostgreSQL runs out of them.
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 # Each delivery is applied right after it is stored, as under `make run`; the inbox worker's
 # own tests turn this off.
 os.environ.setdefault("WEBHOOK_APPLY_INLINE", "true")
