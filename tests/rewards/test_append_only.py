@@ -93,7 +93,10 @@ def test_the_flush_between_tests_gets_past_the_truncate_triggers_and_restores_th
             "SELECT tgrelid::regclass::text, tgenabled FROM pg_trigger "
             "WHERE tgname LIKE '%%_refuse_truncate' ORDER BY 1"
         )
-        assert cursor.fetchall() == [("rewards_auditentry", "O"), ("rewards_ledgerentry", "O")]
+        assert cursor.fetchall() == [
+            ("rewards_auditentry", "O"), ("rewards_chainanchor", "O"),
+            ("rewards_chainanchorhead", "O"), ("rewards_ledgerentry", "O"),
+        ]
     with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE rewards_ledgerentry")
