@@ -35,7 +35,7 @@ from rewards.admin.filters import (
 )
 from rewards.audit import audit_record
 from rewards.forms import AdjustmentCommentForm, AdjustmentOutcomeForm, AdjustmentReviewForm
-from rewards.models import Adjustment, Approval, AuditEntry
+from rewards.models import Adjustment, Approval, AuditEntry, ChainAnchor
 from rewards.policies import (
     idempotency_window_end,
     may_send_automatically,
@@ -61,6 +61,7 @@ from rewards.services.adjustments import (
     adjustment_reject,
     adjustment_resume,
 )
+from rewards.services.chain import chain_anchor_record
 
 State = Adjustment.State
 CSV_ROWS_PER_CHUNK = 200
@@ -487,6 +488,9 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             action=AuditEntry.Action.CSV_EXPORTED, actor=request.user, ip_address=client_ip(request),
             data={"export": "adjustments", "filters": filters, "rows": changelist.result_count},
         )
+        # Every finance export anchors the chain heads (docs/audit-chain.md).
+        chain_anchor_record(reason=ChainAnchor.Reason.EXPORT, actor=request.user,
+                            note="adjustments CSV")
         response = StreamingHttpResponse(
             csv_stream(adjustment_csv_rows(queryset=changelist.queryset)),
             content_type="text/csv; charset=utf-8",
