@@ -17,7 +17,7 @@ ROLES = {
         "accounts.view_balancesnapshot", "accounts.check_balance",
         "rewards.view_rewardevent", "rewards.view_ledgerentry",
         "rewards.view_adjustment", "rewards.approve_adjustment", "rewards.retry_adjustment",
-        "rewards.view_approval", "rewards.view_auditentry",
+        "rewards.view_approval", "rewards.view_auditentry", "rewards.view_chainverification",
     ],
     "Finance auditor": [
         "accounts.view_member", "accounts.view_card", "accounts.view_rewardaccount",
@@ -25,6 +25,7 @@ ROLES = {
         "rewards.view_rewardevent", "rewards.view_ledgerentry", "rewards.view_adjustment",
         "rewards.view_approval", "rewards.view_auditentry", "rewards.export_adjustment",
         "rewards.view_reconciliationrun", "rewards.view_reconciliationresult",
+        "rewards.view_chainanchor", "rewards.view_chainverification",
         "webhooks.view_delivery",
     ],
     "Administrator": [
@@ -34,6 +35,7 @@ ROLES = {
         "rewards.view_approval", "rewards.view_auditentry", "rewards.export_adjustment",
         "rewards.view_reconciliationrun", "rewards.view_reconciliationresult",
         "rewards.add_reconciliationrun",
+        "rewards.view_chainanchor", "rewards.view_chainverification",
         "webhooks.view_delivery", "webhooks.reprocess_delivery",
         # Users through the staff app's user admin only: create, deactivate, assign these
         # roles, send a password reset link; never superuser, permissions or passwords.

@@ -3,6 +3,6 @@
 Each module registers its model admins when imported; admin autodiscovery imports this one.
 """
 
-from rewards.admin import adjustments, audit, ledger, reconciliation
+from rewards.admin import adjustments, audit, chain, ledger, reconciliation
 
-__all__ = ["adjustments", "audit", "ledger", "reconciliation"]
+__all__ = ["adjustments", "audit", "chain", "ledger", "reconciliation"]
