@@ -62,8 +62,8 @@ class AuditEntry(AppendOnlyModel):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The chain (docs/audit-chain.md): the previous entry's hash, and SHA-256 over this
     # entry's canonical encoding with it. Set when the entry is written (rewards.audit).
-    prev_hash = models.CharField(max_length=64, default="", editable=False)
-    entry_hash = models.CharField(max_length=64, default="", editable=False)
+    prev_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
+    entry_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
 
     class Meta:
         verbose_name_plural = "audit entries"

@@ -85,8 +85,8 @@ class LedgerEntry(AppendOnlyModel):
     description = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The account's chain (docs/audit-chain.md), set by rewards.services.ledger.ledger_post.
-    prev_hash = models.CharField(max_length=64, default="", editable=False)
-    entry_hash = models.CharField(max_length=64, default="", editable=False)
+    prev_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
+    entry_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
 
     class Meta:
         verbose_name_plural = "ledger entries"
