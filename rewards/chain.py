@@ -54,11 +54,14 @@ def canonical_data(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+# One encoder for every entry: json.dumps would build a new one per call with these options.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=True, separators=(",", ":"), sort_keys=True, allow_nan=False
+)
+
+
 def _encode(kind: str, prev_hash: str, values: Iterable[Any]) -> bytes:
-    document = [kind, prev_hash, *values]
-    return json.dumps(
-        document, ensure_ascii=True, separators=(",", ":"), sort_keys=True, allow_nan=False
-    ).encode("ascii")
+    return _ENCODER.encode([kind, prev_hash, *values]).encode("ascii")
 
 
 def audit_encoding(*, prev_hash: str, values: dict[str, Any]) -> bytes:
