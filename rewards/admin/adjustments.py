@@ -484,13 +484,14 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         filters = {
             key: values[0] if len(values) == 1 else values for key, values in request.GET.lists()
         }
+        # Every finance export anchors the chain heads (docs/audit-chain.md), before the audit
+        # entry so that its scan of the ledger holds no lock.
+        chain_anchor_record(reason=ChainAnchor.Reason.EXPORT, actor=request.user,
+                            note="adjustments CSV")
         audit_record(
             action=AuditEntry.Action.CSV_EXPORTED, actor=request.user, ip_address=client_ip(request),
             data={"export": "adjustments", "filters": filters, "rows": changelist.result_count},
         )
-        # Every finance export anchors the chain heads (docs/audit-chain.md).
-        chain_anchor_record(reason=ChainAnchor.Reason.EXPORT, actor=request.user,
-                            note="adjustments CSV")
         response = StreamingHttpResponse(
             csv_stream(adjustment_csv_rows(queryset=changelist.queryset)),
             content_type="text/csv; charset=utf-8",

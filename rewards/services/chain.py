@@ -51,24 +51,25 @@ def chain_anchor_record(
 ) -> ChainAnchor:
     """Record the current heads of both chains. Joins the caller's transaction (a finance
     export records its anchor in the export's own)."""
-    # The audit head's lock makes the audit part exact: no entry is appended meanwhile.
-    head = audit_head_lock()
-    digest = hashlib.sha256(f"audit:{head.entry_id or 0}:{head.entry_hash}\n".encode("ascii"))
-    anchor = ChainAnchor(
-        reason=reason,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
-        audit_entry_id=head.entry_id, audit_hash=head.entry_hash, audit_length=head.length,
-        ledger_accounts=0, ledger_heads_recorded=0, digest="", note=note,
-    )
-    new_heads = []
+    # The ledger heads first, without the audit head's lock: the scan reads every account, and
+    # audit writers should not wait for it.
+    digest = hashlib.sha256()
+    accounts, new_heads = 0, []
     for account_id, entry_id, entry_hash, anchored in _ledger_heads().iterator(chunk_size=CHUNK):
-        anchor.ledger_accounts += 1
+        accounts += 1
         digest.update(f"ledger:{account_id}:{entry_id}:{entry_hash}\n".encode("ascii"))
         if not anchored:
             new_heads.append((account_id, entry_id, entry_hash))
-    anchor.digest = digest.hexdigest()
-    anchor.ledger_heads_recorded = len(new_heads)
-    anchor.save(force_insert=True)
+    # The audit head's lock makes the audit part exact: no entry is appended meanwhile.
+    head = audit_head_lock()
+    digest.update(f"audit:{head.entry_id or 0}:{head.entry_hash}\n".encode("ascii"))
+    anchor = ChainAnchor.objects.create(
+        reason=reason,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        audit_entry_id=head.entry_id, audit_hash=head.entry_hash, audit_length=head.length,
+        ledger_accounts=accounts, ledger_heads_recorded=len(new_heads),
+        digest=digest.hexdigest(), note=note,
+    )
     for start in range(0, len(new_heads), HEADS_BATCH):
         ChainAnchorHead.objects.bulk_create(
             ChainAnchorHead(anchor=anchor, account_id=a, entry_id=e, entry_hash=h)

@@ -3,6 +3,7 @@
 Tampering runs as a database superuser would: raw SQL with the append-only triggers off.
 """
 
+import hashlib
 import itertools
 import json
 from datetime import UTC, datetime
@@ -263,3 +264,16 @@ def test_empty_database_verifies(capsys):
     code, out, _ = verify(capsys)
     assert code == 0
     assert "checked 0 audit entries, 0 ledger entries in 0 accounts" in out
+
+
+def test_anchor_digest_is_the_documented_one(history, webhook):
+    webhook.post("confirmation", notification_body("confirmation", "ctx-9", user="usr-2",
+                                                   card="crd-2", amount="1.00"))
+    anchor = chain_anchor_take(reason=ChainAnchor.Reason.MANUAL)
+    lines = []
+    for account in RewardAccount.objects.order_by("id"):
+        last = account.entries.order_by("-id").first()
+        lines.append(f"ledger:{account.pk}:{last.pk}:{last.entry_hash}\n")
+    last_audit = AuditEntry.objects.order_by("-id").first()
+    lines.append(f"audit:{last_audit.pk}:{last_audit.entry_hash}\n")
+    assert anchor.digest == hashlib.sha256("".join(lines).encode("ascii")).hexdigest()
