@@ -277,3 +277,15 @@ def test_anchor_digest_is_the_documented_one(history, webhook):
     last_audit = AuditEntry.objects.order_by("-id").first()
     lines.append(f"audit:{last_audit.pk}:{last_audit.entry_hash}\n")
     assert anchor.digest == hashlib.sha256("".join(lines).encode("ascii")).hexdigest()
+
+
+def test_an_entry_inserted_by_hand_is_found(history, capsys):
+    last = history["audit"][-1]
+    tamper(
+        "INSERT INTO rewards_auditentry (action, actor_name, from_state, to_state, comment, data, "
+        "created_at, prev_hash, entry_hash) VALUES ('csv_exported', 'ghost', '', '', 'forged', "
+        "'{}', %s, %s, %s)", [last.created_at, last.entry_hash, "f" * 64],
+    )
+    forged = AuditEntry.objects.get(actor_name="ghost")
+    err = _assert_broken(capsys, chain="audit", entry_id=forged.pk, what="entry hash")
+    assert f"found {'f' * 64}" in err

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 
 from accounts.models import Member
 from accounts.services import reward_account_lock
@@ -124,3 +124,33 @@ def test_a_concurrently_written_chain_still_shows_a_tampered_entry():
     problems = chains_check().problems
     assert [(p.chain, p.entry_id, p.what) for p in problems] == [
         ("audit", victim.pk, "entry hash")]
+
+
+@pytest.mark.parametrize("table", ["rewards_auditentry", "rewards_ledgerentry"])
+@pytest.mark.parametrize("change", ["update", "delete", "reorder"])
+def test_with_triggers_disabled_by_a_superuser_each_change_is_found(webhook, table, change):
+    for n in range(4):
+        webhook.post("confirmation", notification_body("confirmation", f"ctx-{n}"))
+        audit_record(action=AuditEntry.Action.CSV_EXPORTED, actor=None, comment=f"{n}")
+    model = AuditEntry if table == "rewards_auditentry" else LedgerEntry
+    first, second = model.objects.order_by("id").values_list("id", flat=True)[1:3]
+    statements = {
+        "update": [(f"UPDATE {table} SET created_at = created_at + interval '1 second' "  # noqa: S608
+                    "WHERE id = %s", [first])],
+        "delete": [(f"DELETE FROM {table} WHERE id = %s", [first])],  # noqa: S608
+        "reorder": [(f"UPDATE {table} SET id = %s WHERE id = %s", params)  # noqa: S608
+                    for params in ([-1, first], [first, second], [second, -1])],
+    }[change]
+    # The application's own role cannot: the trigger refuses.
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(*statements[0])
+    # The table's owner can, by switching the triggers off.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+        for sql, params in statements:
+            cursor.execute(sql, params)
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+    problems = chains_check().problems
+    assert problems, f"{change} on {table} went unnoticed"
+    assert problems[0].entry_id in {first, second}
