@@ -5,7 +5,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounts.models import BalanceSnapshot, Card, Member, RewardAccount
-from loyalty_backoffice.pomelo import PomeloClient, PomeloError, balances_from_payload
+from pomelo import PomeloClient, PomeloError, balances_from_payload
 from rewards.audit import audit_record
 from rewards.models import AuditEntry
 

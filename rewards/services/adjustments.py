@@ -28,7 +28,7 @@ from accounts.services import (
     member_balance_check,
     reward_account_lock,
 )
-from loyalty_backoffice.pomelo import (
+from pomelo import (
     PomeloClient,
     PomeloError,
     PomeloInsufficientBalance,

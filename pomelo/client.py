@@ -38,7 +38,7 @@ from .errors import (
     parse_error_body,
 )
 
-logger = logging.getLogger("loyalty_backoffice.pomelo")
+logger = logging.getLogger("pomelo")
 
 BALANCE_PATH = "/loyalty/v1/accounts/balance"
 AMOUNT_FORMATS = ("number", "string")

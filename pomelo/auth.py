@@ -27,7 +27,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .errors import PomeloAuthenticationError, PomeloError, PomeloUnavailable, parse_error_body
 
-logger = logging.getLogger("loyalty_backoffice.pomelo")
+logger = logging.getLogger("pomelo")
 
 # Pomelo usually sends expires_in; when it doesn't, assume the common one-hour lifetime
 # rather than caching forever.
