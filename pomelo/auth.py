@@ -103,8 +103,8 @@ class TokenProvider:
             connect_timeout=settings.POMELO_CONNECT_TIMEOUT_SECONDS,
             read_timeout=settings.POMELO_READ_TIMEOUT_SECONDS,
             session=session,
-            revoke_url=getattr(settings, "POMELO_TOKEN_REVOKE_URL", ""),
-            revoke_format=getattr(settings, "POMELO_TOKEN_REVOKE_FORMAT", "json"),
+            revoke_url=settings.POMELO_TOKEN_REVOKE_URL,
+            revoke_format=settings.POMELO_TOKEN_REVOKE_FORMAT,
         )
 
     @sensitive_variables("cached", "token")

@@ -23,7 +23,6 @@ from accounts.selectors import (
     member_latest_snapshot,
     snapshot_lines,
 )
-from accounts.services import member_balance_check
 from kernel.client_ip import client_ip
 from loyalty_backoffice.dashboard.rewards.forms import AdjustmentRequestForm, BalanceCheckForm
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
@@ -32,6 +31,7 @@ from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPagina
 from rewards.models import Adjustment
 from rewards.selectors import member_open_adjustments, member_timeline
 from rewards.services.adjustments import AdjustmentError, adjustment_request
+from rewards.services.balance_checks import member_balance_check
 
 TIMELINE_LIMIT = 100
 
