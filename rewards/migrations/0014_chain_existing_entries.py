@@ -8,7 +8,7 @@ inside this migration's transaction, so nothing else can change a row meanwhile.
 
 from django.db import migrations
 
-from rewards.append_only import append_only_trigger_operation, refuse_truncate_trigger_operation
+from kernel.append_only import append_only_trigger_operation, refuse_truncate_trigger_operation
 from rewards.chain import AUDIT_FIELDS, GENESIS, LEDGER_FIELDS, audit_hash, ledger_hash
 
 BATCH = 2000

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from rewards.append_only import AppendOnlyModel
+from kernel.append_only import AppendOnlyModel
 
 
 class ChainHead(models.Model):

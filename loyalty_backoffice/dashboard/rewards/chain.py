@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
+from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from rewards.models import ChainAnchor, ChainVerification
 
 
