@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from bench.common import percentile
+from bench.lib.cli import percentile
 from sandbox.notification_sender import NotificationSender
 from sandbox.traffic import SimulatedMember, TrafficPlan, traffic_plan
 
