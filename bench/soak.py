@@ -53,8 +53,6 @@ from bench.lib.cpu import cpu_sample
 from bench.lib.pg import database_recreate
 from bench.lib.processes import (
     ACCOUNT_TYPES,
-    API_KEY,
-    API_SECRET,
     HOST,
     ROOT,
     Process,
@@ -401,7 +399,7 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     cpu_before = cpu_sample(stack.gunicorn.pid, args.database)
     main_stats = deliver(
         name="main phase deliveries", notifications=plan.notifications, base_url=base_url,
-        api_key=API_KEY, secret_b64=API_SECRET, senders=args.senders, progress=progress, stop=stop,
+        senders=args.senders, progress=progress, stop=stop,
         time_limit=args.time_limit,
     )
     print(f"  first pass {main_stats.first_pass_elapsed:.1f} s, {main_stats.throughput:.1f} deliveries/s; "
@@ -551,7 +549,7 @@ def _crash_phase(args, env, stack: Stack, report: Report, *, stop, plans, pomelo
     cpu_before = cpu_sample(stack.gunicorn.pid, args.database)
     stats = deliver(
         name="crash phase deliveries", notifications=crash_plan.notifications, base_url=base_url,
-        api_key=API_KEY, secret_b64=API_SECRET, senders=args.senders, progress=progress, stop=stop,
+        senders=args.senders, progress=progress, stop=stop,
         time_limit=args.time_limit,
     )
     crash_cpu = cpu_sample(stack.gunicorn.pid, args.database) - cpu_before
