@@ -1,6 +1,6 @@
 """A seeded, consistent loyalty database at any scale, written with COPY (psycopg).
 
-Used by bench/admin_scale.py. Everything goes through `COPY … FROM STDIN` on a migrated
+Used by bench.admin_scale. Everything goes through `COPY … FROM STDIN` on a migrated
 database: staff users in their role groups, members with cards (Pomelo card id and last four),
 reward accounts, reward events in every state of the lifecycle with exactly the ledger entries
 the services would have written, manual adjustments in every state with their approvals, audit
