@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from loyalty_backoffice.bulk_update import rows_update
+from kernel.bulk_update import rows_update
 from rewards.models import NotificationKind
 from rewards.services import NotificationNeedsReview, NotificationResult, reward_notification_apply
 from rewards.services.notifications_batch import reward_notifications_apply

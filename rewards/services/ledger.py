@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from accounts.models import RewardAccount
+from rewards.chain_links import ledger_entry_link
 from rewards.models import Adjustment, LedgerEntry, RewardEvent
 
 # Balance columns are numeric(18, 2): refuse to compute a balance they cannot store.
@@ -56,4 +57,5 @@ def ledger_post(
         reward_event=reward_event, adjustment=adjustment,
     )
     if entry is not None:
-        entry.save()
+        ledger_entry_link(entry=entry)
+        entry.save(force_insert=True)

@@ -26,7 +26,9 @@ from django.utils import timezone
 
 from accounts.models import Card, Member, RewardAccount
 from accounts.services import account_type_validate
-from loyalty_backoffice.bulk_update import rows_update
+from kernel.bulk_update import rows_update
+from kernel.locks import lock_for_update
+from rewards.chain_links import ledger_entries_link
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.notifications import RewardNotification
 from rewards.services.ledger import ledger_entry_build
@@ -111,8 +113,7 @@ def _rows_read(notifications: list[RewardNotification]) -> _Rows:
     # in primary-key order, before reading the rewards again under lock.
     reward_accounts = {a for a in known_events.values() if a is not None}
     locked = list(
-        RewardAccount.objects.select_for_update(of=("self",))
-        .select_related("member")
+        lock_for_update(RewardAccount.objects.select_related("member"))
         .filter(
             Q(member__in=list(members.values()), account_type__in=types)
             | Q(pk__in=reward_accounts)
@@ -124,7 +125,7 @@ def _rows_read(notifications: list[RewardNotification]) -> _Rows:
     account_user = {id(a): a.member.pomelo_user_id for a in locked}
     events, event_owner = {}, {}
     for event in (
-        RewardEvent.objects.select_for_update(of=("self",))
+        lock_for_update(RewardEvent.objects.all())
         .filter(transaction_id__in=tx_ids, account_type__in=key_types)
         .order_by("pk")
     ):
@@ -250,6 +251,7 @@ def _rows_write(rows: _Rows, writer: _Collected) -> None:
     RewardEvent.objects.bulk_create(
         sorted(writer.new_events, key=lambda e: (e.transaction_id, e.account_type))
     )
+    ledger_entries_link(entries=writer.entries)
     LedgerEntry.objects.bulk_create(writer.entries)
     changed = [rows.events[k] for k in rows.events if rows.events[k].pk in writer.changed_events]
     changed = [e for e in changed if e not in writer.new_events]

@@ -1,4 +1,5 @@
-"""Property: duplicates and any arrival order end in the same ledger as in-order delivery."""
+"""Property: duplicates and any arrival order end in the same ledger as in-order delivery, and
+that ledger is the one the benchmarks' oracle expects from the notifications alone."""
 
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import RewardAccount
+from bench.lib.oracle import outcome_differences, outcome_expected
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import ledger_mismatches
 from tests.conftest import notification_body
@@ -75,6 +77,20 @@ def _outcome():
     return events, accounts, entries
 
 
+def _oracle_differences(deliveries):
+    balances = {
+        (a.member.pomelo_user_id, a.account_type): (a.pending_balance, a.available_balance)
+        for a in RewardAccount.objects.select_related("member")
+    }
+    rewards = {
+        (tx, account_type): (state, amount)
+        for tx, account_type, state, amount in RewardEvent.objects.values_list(
+            "transaction_id", "account_type", "state", "amount"
+        )
+    }
+    return outcome_differences(outcome_expected(deliveries), balances=balances, rewards=rewards)
+
+
 def _deliver(webhook, deliveries, batch_size=None):
     """Deliver in this order; with `batch_size`, store them all first and let the inbox apply
     them in batches of that size (otherwise each is applied as it arrives)."""
@@ -88,6 +104,7 @@ def _deliver(webhook, deliveries, batch_size=None):
                 assert not report.one_by_one, report
             assert not Delivery.objects.filter(outcome=Delivery.Outcome.RECEIVED).exists()
         assert ledger_mismatches() == []
+        assert _oracle_differences(deliveries) == []
         result = _outcome()
         transaction.set_rollback(True)
     return result
