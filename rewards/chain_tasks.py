@@ -1,6 +1,12 @@
-"""Background work for the hash chains, for the scheduler."""
+"""Background work for the hash chains: the daily anchor for the scheduler, and the anchor of
+each finance export (a scan of every account's ledger head, too slow for the export's own
+request on a big ledger)."""
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django_tasks import task
+from django_tasks_db.backend import DatabaseBackend
 
 from rewards.models import ChainAnchor
 from rewards.services.chain import chain_anchor_take
@@ -10,3 +16,21 @@ from rewards.services.chain import chain_anchor_take
 def chain_anchor_daily_task() -> int:
     """The daily anchor of the audit and ledger chain heads; returns the anchor's id."""
     return chain_anchor_take(reason=ChainAnchor.Reason.DAILY).pk
+
+
+@task()
+def chain_anchor_export_task(*, actor_id: int | None, note: str) -> int:
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    return chain_anchor_take(reason=ChainAnchor.Reason.EXPORT, actor=actor, note=note).pk
+
+
+def chain_anchor_after_export(*, actor: AbstractBaseUser | None, note: str) -> None:
+    """Queue the anchor of a finance export. The database backend writes the task in the
+    export's transaction, so the anchor cannot be lost once the export is audited; other
+    backends (in-process, for development and tests) run it after the commit."""
+    kwargs = {"actor_id": actor.pk if actor is not None and actor.is_authenticated else None,
+              "note": note}
+    if isinstance(chain_anchor_export_task.get_backend(), DatabaseBackend):
+        chain_anchor_export_task.enqueue(**kwargs)
+    else:
+        transaction.on_commit(lambda: chain_anchor_export_task.enqueue(**kwargs))

@@ -3,6 +3,7 @@ shown to every role that reads the audit trail; a finance export anchors the hea
 
 import pytest
 from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
 
 from rewards.models import ChainAnchor, ChainVerification
 from rewards.services.chain import chain_anchor_take, chain_verification_run
@@ -82,11 +83,23 @@ def test_support_agents_do_not_read_the_audit_so_see_no_alert(client, people, br
     assert 'id="chain-alert"' not in client.get("/admin/").content.decode()
 
 
-def test_a_finance_export_anchors_the_chain_heads(client, people, member):
+def test_a_finance_export_anchors_the_chain_heads(client, people, member,
+                                                 django_capture_on_commit_callbacks):
     as_user(client, people["auditor"])
-    response = client.get("/admin/rewards/adjustment/export/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get("/admin/rewards/adjustment/export/")
     b"".join(response.streaming_content)
     anchor = ChainAnchor.objects.get()
     assert anchor.reason == ChainAnchor.Reason.EXPORT
     assert anchor.created_by == people["auditor"]
     assert anchor.ledger_accounts == 1
+
+
+def test_with_the_database_queue_the_export_anchor_is_queued_with_the_export(
+        client, people, member, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    as_user(client, people["auditor"])
+    b"".join(client.get("/admin/rewards/adjustment/export/").streaming_content)
+    assert not ChainAnchor.objects.exists()
+    queued = DBTaskResult.objects.get(task_path="rewards.chain_tasks.chain_anchor_export_task")
+    assert queued.args_kwargs["kwargs"]["actor_id"] == people["auditor"].pk
