@@ -7,7 +7,7 @@ call, record, under a lease), so every rule of a single adjustment holds for eac
 """
 
 import logging
-import threading
+import queue
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -285,14 +285,7 @@ def _row_adjustment_create(*, row_id: int, batch: BulkBatch, approvals: list[Bul
                    comment=row.error, data={"line": row.line, "attempt": row.attempts})
 
 
-_thread_state = threading.local()
-
-
-def _submit_one(adjustment_id: int) -> None:
-    # One client per thread: its HTTP session keeps its connection to Pomelo across calls.
-    client = getattr(_thread_state, "client", None)
-    if client is None:
-        client = _thread_state.client = PomeloClient.from_settings()
+def _submit_one(adjustment_id: int, client: PomeloClient) -> None:
     try:
         adjustment_submit(adjustment_id=adjustment_id, client=client)
     except Exception:
@@ -300,24 +293,34 @@ def _submit_one(adjustment_id: int) -> None:
         logger.exception("bulk submission of adjustment #%s failed", adjustment_id)
 
 
-def _submit_in_thread(adjustment_id: int) -> None:
-    try:
-        _submit_one(adjustment_id)
-    finally:
-        connections.close_all()  # this thread's own connections, not the caller's
-
-
 def _submit_all(adjustment_ids: list[int], *, client: PomeloClient | None) -> None:
     workers = settings.BULK_ADJUSTMENT_SUBMIT_CONCURRENCY
     if workers <= 1 or len(adjustment_ids) <= 1:
-        if client is not None:
-            _thread_state.client = client
+        client = client or PomeloClient.from_settings()
         for adjustment_id in adjustment_ids:
-            _submit_one(adjustment_id)
+            _submit_one(adjustment_id, client)
         return
+    pending: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for adjustment_id in adjustment_ids:
+        pending.put(adjustment_id)
+
+    def sender() -> None:
+        # Each sender has its own client (a requests session is not shared between threads)
+        # and its own database connection, closed when the queue is empty.
+        own_client = PomeloClient.from_settings()
+        try:
+            while True:
+                try:
+                    adjustment_id = pending.get_nowait()
+                except queue.Empty:
+                    return
+                _submit_one(adjustment_id, own_client)
+        finally:
+            connections.close_all()
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bulk-submit") as pool:
-        for _ in pool.map(_submit_in_thread, adjustment_ids):
-            pass
+        for future in [pool.submit(sender) for _ in range(min(workers, len(adjustment_ids)))]:
+            future.result()
 
 
 def bulk_batch_process(*, batch_id: int, client: PomeloClient | None = None) -> dict[str, int]:
