@@ -61,6 +61,13 @@ class BulkBatch(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "bulk batch"
         verbose_name_plural = "bulk batches"
+        constraints = [
+            # A double-click on Confirm (or two tabs) must not queue the same file twice.
+            models.UniqueConstraint(
+                fields=["file_sha256"], condition=models.Q(state="pending_approval"),
+                name="bulk_batch_one_pending_per_file",
+            ),
+        ]
         permissions = [
             ("approve_bulkbatch", "Can approve or reject bulk batches"),
             ("retry_bulkbatch", "Can retry a bulk batch's failed rows"),

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -91,9 +91,21 @@ def bulk_batch_create(
     if not preview.valid_rows:
         raise BulkBatchError("No row is valid; there is nothing to request.")
     now = timezone.now()
+    try:
+        return _batch_insert(maker=maker, preview=preview, now=now, ip_address=ip_address)
+    except IntegrityError:
+        pending = BulkBatch.objects.filter(file_sha256=preview.file_sha256,
+                                           state=State.PENDING_APPROVAL).first()
+        raise BulkBatchError(
+            "This file is already waiting for approval"
+            + (f" as batch #{pending.pk}." if pending else ".")
+        ) from None
+
+
+def _batch_insert(*, maker, preview: Preview, now, ip_address) -> BulkBatch:
     with transaction.atomic(durable=True):
         batch = BulkBatch.objects.create(
-            maker=maker, file_name=file_name[:255], file_sha256=preview.file_sha256,
+            maker=maker, file_name=preview.file_name[:255], file_sha256=preview.file_sha256,
             file_size=preview.file_size, row_count=len(preview.rows),
             valid_count=len(preview.valid_rows), totals=preview.totals,
             approvals_required=preview.approvals_required, created_at=now,

@@ -169,3 +169,12 @@ def test_only_the_maker_cancels_and_approvers_reject_with_a_comment(people, memb
     assert not Adjustment.objects.exists()
     actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"bulk_batch_cancelled", "bulk_batch_rejected"} <= actions
+
+
+def test_the_same_file_is_not_queued_twice_while_it_waits(people, members):
+    batch = batch_made(people["agent"], MIXED)
+    with pytest.raises(BulkBatchError, match=f"already waiting for approval as batch #{batch.pk}"):
+        batch_made(people["agent"], MIXED)
+    assert BulkBatch.objects.count() == 1
+    bulk_batch_cancel(batch_id=batch.pk, maker=people["agent"])
+    assert batch_made(people["agent"], MIXED).pk != batch.pk  # withdrawn, it may be sent again
