@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 State = BulkBatch.State
 Action = AuditEntry.Action
 RETRYABLE_ADJUSTMENT_STATES = (Adjustment.State.FAILED,)
+PROCESS_CHUNK_ROWS = 100
 
 
 class BulkBatchError(Exception):
@@ -335,10 +336,19 @@ def _submit_all(adjustment_ids: list[int], *, client: PomeloClient | None) -> No
             future.result()
 
 
+def _approved_of(batch: BulkBatch, *, row_ids: list[int] | None = None) -> list[int]:
+    rows = batch.rows.filter(adjustment__state=Adjustment.State.APPROVED)
+    if row_ids is not None:
+        rows = rows.filter(pk__in=row_ids)
+    return list(rows.order_by("adjustment_id").values_list("adjustment_id", flat=True))
+
+
 def bulk_batch_process(*, batch_id: int, client: PomeloClient | None = None) -> dict[str, int]:
-    """The worker's pass over an approved batch: create the adjustments still missing, then
-    send every approved one, at most BULK_ADJUSTMENT_SUBMIT_CONCURRENCY at a time. Running it
-    twice (or after a crash) creates and sends nothing twice. Returns the rows' outcomes."""
+    """The worker's pass over an approved batch: create the adjustments still missing and send
+    them, a chunk of rows at a time, at most BULK_ADJUSTMENT_SUBMIT_CONCURRENCY calls at once.
+    Chunks keep each adjustment's wait between approval and claim short, well inside the lease
+    after which the adjustments' own sweep would send it instead. Running it twice (or after a
+    crash) creates and sends nothing twice. Returns the rows' outcomes."""
     from bulk_adjustments.selectors import batch_progress
 
     batch = BulkBatch.objects.select_related("maker").get(pk=batch_id)
@@ -346,12 +356,15 @@ def bulk_batch_process(*, batch_id: int, client: PomeloClient | None = None) -> 
         return {}
     BulkBatch.objects.filter(pk=batch.pk).update(processing_started_at=timezone.now())
     approvals = list(batch.approvals.select_related("approver"))
+    _submit_all(_approved_of(batch), client=client)  # left approved by an earlier pass
     waiting = batch.rows.filter(valid=True, adjustment__isnull=True, error="")
-    for row_id in list(waiting.order_by("pk").values_list("pk", flat=True)):
-        _row_adjustment_create(row_id=row_id, batch=batch, approvals=approvals)
-    to_send = list(batch.rows.filter(adjustment__state=Adjustment.State.APPROVED)
-                   .order_by("adjustment_id").values_list("adjustment_id", flat=True))
-    _submit_all(to_send, client=client)
+    row_ids = list(waiting.order_by("pk").values_list("pk", flat=True))
+    chunk = max(PROCESS_CHUNK_ROWS, settings.BULK_ADJUSTMENT_SUBMIT_CONCURRENCY)
+    for start in range(0, len(row_ids), chunk):
+        chunk_ids = row_ids[start:start + chunk]
+        for row_id in chunk_ids:
+            _row_adjustment_create(row_id=row_id, batch=batch, approvals=approvals)
+        _submit_all(_approved_of(batch, row_ids=chunk_ids), client=client)
     outcome = batch_progress(batch=batch).counts
     with transaction.atomic(durable=True):
         batch = _locked(batch_id)
