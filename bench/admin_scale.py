@@ -1,137 +1,68 @@
-"""The admin at production scale: page times and queries on a big database against a 1/100 one.
+"""The admin at production scale: page times and queries on a big database against a small copy.
 
-Run from the project root:
+    .venv/bin/python -m bench.admin_scale [--size 100000] [--url /admin/some/page/] [--command verify_audit]
 
-    .venv/bin/python bench/admin_scale.py [--members 100000] [--events 1000000] [--adjustments 50000]
-
-What it does, talking only to PostgreSQL on 127.0.0.1:5432 (user postgres):
-  1. drops and creates `loyalty_scale_small`, migrates it and fills it with the seeded
-     generator of bench/scale_fill.py at 1/100 of the scale (1,000 members, 10,000 reward
-     events, 500 adjustments…): the baseline;
-  2. drops and creates `loyalty_scale`, migrates it and fills it by COPY: 100,000 members with
-     cards and last four, their reward accounts, 1,000,000 reward events with their ledger
-     entries, 50,000 adjustments in every state with approvals and audit entries, 100,000
-     webhook deliveries, balance snapshots, reconciliation runs; each fill ends with
-     `manage.py check_ledger`, whose answer is printed;
-  3. measures the same pages on both databases, in process through Django's test Client
-     (bench/scale_measure.py, one child process per database, driven in turns so load from
-     elsewhere on the machine weighs on both alike), logged in as a superuser (the approval
-     queue as an approver): every admin changelist, a member search by card id and by last
-     four, the busiest member's page with its timeline, the approval queue, an adjustment's
-     page, the reward events filtered, a few searches for information, and the CSV export of
-     ~1,000 and of all adjustments (consumed to the end; peak Python memory by tracemalloc);
-  4. prints the table: median ms and queries on both databases, the ratio, and TARGET MET or
-     MISSED per page (median < 500 ms, <= 15 queries, <= 2x the 1/100 figure; the export:
-     first byte < 500 ms and peak memory flat, i.e. the full export's peak <= 2x the
-     ~1,000-row export's).
-
-Exits 0 when every target is met, 1 when one is missed, 2 when the benchmark could not run.
-Both databases are left in place; `--reuse` measures them again without refilling (after
-migrating them, so a new index migration is applied).
+Fills two databases with the seeded generator of bench.scale_fill by COPY: `--database` at
+`--size` members (10 reward events, half an adjustment, one delivery and a fifth of a balance
+snapshot per member) and `--database`_small at 1/`--small-factor` of that; `check_ledger` runs
+after each fill. Then measures every admin list, the pages the targets name and any `--url`, in
+process through Django's test client, one child process per database driven in turns (so load
+from elsewhere on the machine weighs on both alike), median of `--runs`; and times each
+`--command` (a manage.py command) on both, with its peak memory. Prints ms, database ms,
+queries and rows per page on both, the ratio, and MET/MISSED against the targets: under 500 ms,
+at most 15 queries, at most 2x the small copy; the export's first byte under 500 ms and its peak
+memory flat (the full export's at most 2x the ~1,000-row one's). `--reuse` measures existing
+databases again (migrated, not refilled).
 """
-
-from __future__ import annotations
 
 import argparse
 import json
 import os
-import shlex
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# `python bench/admin_scale.py` puts bench/ first on sys.path, where bench/webhooks.py would
-# shadow the app's `webhooks` package. Use the project root instead.
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
+from bench.lib import cli
+from bench.lib.pg import database_connect, database_drop, database_exists, database_recreate
+from bench.lib.processes import ROOT, app_env, manage, manage_ok
+from bench.scale_fill import Scale, fill
 
-from bench import webhooks as bench  # noqa: E402
-from bench.common import database_name_ok, limits_enforce, sigterm_as_interrupt  # noqa: E402
-from bench.scale_fill import Scale, fill  # noqa: E402
-
-MAX_MEDIAN_MS = 500.0
-MAX_QUERIES = 15
-MAX_RATIO = 2.0
-MAX_MEMORY_RATIO = 2.0
+MAX_MS, MAX_QUERIES, MAX_RATIO, MAX_MEMORY_RATIO = 500.0, 15, 2.0, 2.0
 
 
-def app_env(database: str) -> dict[str, str]:
-    env = bench.app_env(types.SimpleNamespace(database=database, conn_max_age=60))
-    env["ALLOWED_HOSTS"] = "127.0.0.1,testserver"
-    return env
-
-
-def database_exists(name: str) -> bool:
-    with bench.database_connect("postgres") as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
-
-
-def prepare(name: str, scale: Scale, *, reuse: bool) -> dict:
-    """Recreate, migrate and fill `name` (or only migrate it with --reuse). Returns the fill's figures."""
+def prepare(name: str, scale: Scale, *, reuse: bool, template: str) -> str:
+    """Copy the empty migrated `template` to `name` and fill it; with `reuse`, only migrate it."""
     env = app_env(name)
-    if reuse and database_exists(name):
-        print(f"  reusing {name}: migrating only")
-        migrated = bench.manage(env, "migrate", "--noinput")
-        if migrated.returncode != 0:
-            raise RuntimeError(migrated.stdout + migrated.stderr)
-        return {"reused": True}
-    print(f"  creating {name} and migrating")
+    if reuse:
+        manage_ok(env, "migrate", "--noinput")
+        return f"{name}: reused (migrated, not refilled)"
     started = time.perf_counter()
-    bench.database_recreate(name)
-    migrated = bench.manage(env, "migrate", "--noinput")
-    if migrated.returncode != 0:
-        raise RuntimeError(migrated.stdout + migrated.stderr)
-    migrate_seconds = time.perf_counter() - started
-    print(
-        f"  filling {name}: {scale.members:,} members, {scale.events:,} reward events, "
-        f"{scale.adjustments:,} adjustments, {scale.deliveries:,} deliveries, "
-        f"{scale.snapshots:,} snapshots (seed {scale.seed})"
-    )
-    with bench.database_connect(name) as conn:
-        report = fill(conn, scale, log=print)
-    with bench.database_connect(name) as conn:
+    database_recreate(name, template=template)
+    print(f"  filling {name}: {scale}")
+    with database_connect(name) as conn:
+        report = fill(conn, scale, log=lambda line: print("   ", line))
         size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
-    print(
-        f"  filled {report.total_rows:,} rows in {report.total_seconds:.1f} s "
-        f"(+ {migrate_seconds:.1f} s create and migrate); database size {size}"
-    )
-    started = time.perf_counter()
-    ledger = bench.manage(env, "check_ledger")
-    answer = (ledger.stdout + ledger.stderr).strip().splitlines()
-    print(
-        f"  check_ledger: exit {ledger.returncode} in {time.perf_counter() - started:.1f} s: "
-        + (answer[-1] if answer else "(no output)")
-    )
-    return {
-        "rows": report.total_rows,
-        "seconds": report.total_seconds,
-        "migrate_seconds": migrate_seconds,
-        "size": size,
-        "check_ledger": ledger.returncode,
-        "check_ledger_output": answer[-1] if answer else "",
-    }
+    ledger = manage(env, "check_ledger")
+    if ledger.returncode != 0:
+        raise RuntimeError(f"check_ledger on {name} after the fill: {ledger.stdout}{ledger.stderr}")
+    return (f"{name}: {report.total_rows:,} rows in {time.perf_counter() - started:.0f} s, {size}, "
+            f"check_ledger clean")
 
 
-class MeasureWorker:
-    """A bench/scale_measure.py process serving one database, driven line by line."""
+class Measurer:
+    """A bench.scale_measure process serving one database, one JSON line each way."""
 
-    def __init__(self, database: str):
-        self.database = database
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.scale_measure"],
-            cwd=ROOT, env=app_env(database), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
+    def __init__(self, database: str, urls: list[str]):
+        env = app_env(database, BENCH_EXTRA_URLS=json.dumps(urls))
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.scale_measure"], cwd=ROOT, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.hello = self._read()
 
     def _read(self) -> dict:
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"the measuring process for {self.database} exited ({self.proc.wait()})")
+            raise RuntimeError(f"the measuring process exited ({self.proc.wait()})")
         return json.loads(line)
 
     def ask(self, command: str, key: str) -> dict:
@@ -140,309 +71,146 @@ class MeasureWorker:
         return self._read()
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
 
 
-def _page_result(page: dict) -> dict:
-    return {**page, "status": 0, "times_ms": [], "queries": [], "sql_ms": [], "first_byte_ms": [],
-            "bytes": 0, "rows": None, "peak_memory_bytes": None, "error": ""}
-
-
-def measure(databases: dict[str, str], runs: int, only: str) -> dict[str, dict]:
-    """Measure every page on every database, in turns: for each page a warm-up request on each,
-    then `runs` timed requests alternating between them (the order flips every run), so load
-    from elsewhere on the machine weighs on both alike."""
-    workers = {side: MeasureWorker(name) for side, name in databases.items()}
+def measure(databases: dict[str, str], *, runs: int, only: set[str], urls: list[str]) -> list[dict]:
+    """Per page, a warm-up on each database, then `runs` timed requests alternating between them
+    (the order flips every run). One dict per page: {"page": …, "big": [answers], "small": [...]}."""
+    measurers = {side: Measurer(name, urls) for side, name in databases.items()}
     try:
-        results = {side: {"probes": w.hello["probes"], "pages": []} for side, w in workers.items()}
-        wanted = {k for k in only.split(",") if k}
-        keys = [p["key"] for p in next(iter(workers.values())).hello["pages"]]
-        sides = list(workers)
-        for key in keys:
-            if wanted and key not in wanted:
+        print(f"  probes: {json.dumps(measurers['big'].hello['probes'], default=str)}")
+        results = []
+        for page in measurers["big"].hello["pages"]:
+            if only and page["key"] not in only:
                 continue
-            pages = {}
-            for side, worker in workers.items():
-                page = _page_result(next(p for p in worker.hello["pages"] if p["key"] == key))
-                page.update(worker.ask("warm", key))
-                pages[side] = page
-            for run in range(runs):
-                for side in sides if run % 2 == 0 else sides[::-1]:
-                    page = pages[side]
-                    if page["error"]:
-                        continue
-                    answer = workers[side].ask("run", key)
-                    if answer.get("error"):
-                        page["error"] = answer["error"]
-                        continue
-                    page["times_ms"].append(answer["ms"])
-                    page["queries"].append(answer["queries"])
-                    page["sql_ms"].append(answer["sql_ms"])
-                    if answer["first_byte_ms"] is not None:
-                        page["first_byte_ms"].append(answer["first_byte_ms"])
-                    page["bytes"], page["rows"] = answer["bytes"], answer["rows"]
-            for side, page in pages.items():
-                if page["export"] and not page["error"]:
-                    page.update(workers[side].ask("memory", key))
-                results[side]["pages"].append(page)
-            print(
-                "    " + "  ".join(
-                    f"{side} {_median(p['times_ms']):8.1f} ms {max(p['queries'], default=0):3d} q"
-                    for side, p in pages.items()
-                ) + f"  {pages[sides[0]]['label']}" + "".join(
-                    f"  ERROR ({side}) {p['error']}" for side, p in pages.items() if p["error"]
-                ),
-                flush=True,
-            )
+            result = {"page": page, "big": [], "small": [], "error": ""}
+            for measurer in measurers.values():
+                result["error"] = result["error"] or measurer.ask("warm", page["key"]).get("error", "")
+            for run in range(runs if not result["error"] else 0):
+                for side in ("big", "small") if run % 2 == 0 else ("small", "big"):
+                    result[side].append(measurers[side].ask("run", page["key"]))
+            if page["export"] and not result["error"]:
+                for side, measurer in measurers.items():
+                    result[f"{side}_memory"] = measurer.ask("memory", page["key"]).get("peak_memory")
+            results.append(result)
         return results
     finally:
-        for worker in workers.values():
-            worker.close()
+        for measurer in measurers.values():
+            measurer.close()
 
 
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+def figures(answers: list[dict], name: str) -> float:
+    return cli.median([a[name] for a in answers if a.get(name) is not None])
 
 
-def _mib(value: int | None) -> str:
-    return "—" if value is None else f"{value / 2**20:.1f} MiB"
+def page_line(result: dict) -> bool:
+    """Print one page's figures on both databases; True when its targets are met."""
+    page, big, small = result["page"], result["big"], result["small"]
+    ms, small_ms = figures(big, "ms"), figures(small, "ms")
+    queries = max((a.get("queries", 0) for a in big), default=0)
+    errors = [result["error"], *(a["error"] for a in big + small if a.get("error"))]
+    misses = errors[:1] if any(errors) else []
+    if page["judged"] and not misses:
+        misses += [f">= {MAX_MS:.0f} ms"] * (not ms < MAX_MS)
+        misses += [f"> {MAX_QUERIES} queries"] * (queries > MAX_QUERIES)
+        if not cli.ratio(ms, small_ms) <= MAX_RATIO:
+            rows = (big[-1].get("rows"), small[-1].get("rows"))
+            misses.append(f"> {MAX_RATIO:g}x" + (f": lists {rows[0]} rows, the small copy {rows[1]}"
+                                                  if None not in rows and rows[0] != rows[1] else ""))
+    verdict = ("MET" if not misses else "MISSED (" + "; ".join(misses) + ")") if page["judged"] else "(info)"
+    print(f"{page['label'][:44]:<44} {ms:8.1f} {figures(big, 'sql_ms'):7.1f} {queries:3d} "
+          f"{small_ms:8.1f} {cli.ratio(ms, small_ms):6.2f}  {verdict}")
+    return not misses
 
 
-@dataclass(frozen=True)
-class Figures:
-    """One page's medians on one database."""
-
-    ms: float
-    sql_ms: float
-    queries: int
-    rows: int | None
-
-    @classmethod
-    def of(cls, page: dict | None) -> Figures:
-        page = page or {}
-        return cls(
-            ms=_median(page.get("times_ms", [])),
-            sql_ms=_median(page.get("sql_ms", [])),
-            queries=max(page.get("queries", []), default=0),
-            rows=page.get("rows"),
-        )
-
-    def cells(self) -> str:
-        rows = "" if self.rows is None else str(self.rows)
-        return f"{self.ms:7.1f} {self.sql_ms:7.1f} {self.queries:3d} {rows:>5}"
-
-
-def _verdict(page: dict, base: dict | None, big: Figures, small: Figures) -> list[str]:
-    misses = []
-    errors = [page["error"], (base or {}).get("error", "") if base else "no baseline"]
-    misses += [error for error in errors if error]
-    if not big.ms < MAX_MEDIAN_MS:
-        misses.append(f">= {MAX_MEDIAN_MS:.0f} ms")
-    if big.queries > MAX_QUERIES:
-        misses.append(f"> {MAX_QUERIES} queries")
-    ratio = big.ms / small.ms if small.ms > 0 else float("nan")
-    if not ratio <= MAX_RATIO:
-        note = f"> {MAX_RATIO:g}x"
-        if big.rows is not None and small.rows is not None and small.rows < big.rows:
-            note += f": lists {big.rows} rows, the baseline {small.rows}"
-        misses.append(note)
-    return misses
-
-
-def report(big: dict, small: dict, *, small_factor: int) -> bool:
-    """Print the table; True when every target is met."""
-    small_pages = {p["key"]: p for p in small["pages"]}
-    targets = [p for p in big["pages"] if not p["export"] and not p["extra"]]
-    extras = [p for p in big["pages"] if p["extra"]]
-    exports = {p["key"]: p for p in big["pages"] if p["export"]}
-    columns = f"{'ms':>7} {'sql ms':>7} {'q':>3} {'rows':>5}"
-    print(f"{'':<42} {'big database':^24} | {f'1/{small_factor} database':^24} |")
-    header = f"{'page':<42} {columns} | {columns} | {'ratio':>5}  verdict"
-    print(header)
-    print("-" * (len(header) + 20))
-    all_met = True
-
-    def line(page: dict, *, judged: bool) -> bool:
-        base = small_pages.get(page["key"])
-        figures, baseline = Figures.of(page), Figures.of(base)
-        ratio = figures.ms / baseline.ms if baseline.ms > 0 else float("nan")
-        verdict = ""
-        misses = _verdict(page, base, figures, baseline) if judged else []
-        if judged:
-            verdict = "TARGET MET" if not misses else "MISSED (" + "; ".join(misses) + ")"
-        print(f"{page['label'][:42]:<42} {figures.cells()} | {baseline.cells()} | {ratio:5.2f}  {verdict}")
-        return not misses
-
-    for page in targets:
-        all_met &= line(page, judged=True)
-    if extras:
-        print("for information, not targets:")
-        for page in extras:
-            line(page, judged=False)
-    print("(ms: median wall time of the request; sql ms: median time in the database; q: queries;"
-          " rows: rows listed)")
-
-    print()
-    print("CSV export: streamed and consumed to the end; memory: tracemalloc peak of one request")
-    print(f"{'export':<36} {'rows':>7} {'MiB':>6} {'first byte':>11} {'total ms':>9} {'queries':>8} "
-          f"{'peak memory':>12}")
-    shown = [(exports.get("export-1k"), None), (exports.get("export-all"), None),
-             (small_pages.get("export-all"), f"(1/{small_factor} database, all)")]
-    for page, label in shown:
-        if page is None:
-            continue
-        print(
-            f"{(label or page['label'])[:36]:<36} {page['rows'] or 0:7,d} {page['bytes'] / 2**20:6.1f} "
-            f"{_median(page['first_byte_ms']):8.1f} ms {_median(page['times_ms']):9.1f} "
-            f"{max(page['queries'], default=0):8d} {_mib(page['peak_memory_bytes']):>12}"
-        )
+def export_line(results: list[dict]) -> bool:
+    """The export streams: first byte of the full export, and its peak memory against ~1,000 rows."""
+    exports = {r["page"]["key"]: r for r in results if r["page"]["export"]}
     few, every = exports.get("export-1k"), exports.get("export-all")
-    errors = [p["error"] for p in (few, every) if p and p["error"]]
-    if few is None or every is None or errors or not few["peak_memory_bytes"]:
-        print("export streams: MISSED (" + ("; ".join(errors) or "not measured") + ")")
-        return False
-    memory_ratio = (every["peak_memory_bytes"] or 0) / few["peak_memory_bytes"]
-    rows_ratio = (every["rows"] or 0) / max(1, few["rows"] or 0)
-    first_byte = _median(every["first_byte_ms"])
-    misses = []
-    if not memory_ratio <= MAX_MEMORY_RATIO:
-        misses.append(f"peak memory x{memory_ratio:.1f} for x{rows_ratio:.0f} rows")
-    if not first_byte < MAX_MEDIAN_MS:
-        misses.append(f"first byte after {first_byte:.0f} ms")
-    verdict = "TARGET MET" if not misses else "MISSED (" + "; ".join(misses) + ")"
-    print(
-        f"export streams: x{rows_ratio:.0f} rows -> peak memory x{memory_ratio:.2f}, first byte "
-        f"{first_byte:.0f} ms  {verdict}"
-    )
-    return all_met and not misses
+    if not (few and every and few.get("big_memory") and every.get("big_memory")):
+        print("export streams: not measured")
+        return not exports
+    memory = every["big_memory"] / few["big_memory"]
+    first_byte = figures(every["big"], "first_byte_ms")
+    met = memory <= MAX_MEMORY_RATIO and first_byte < MAX_MS
+    print(f"export streams: {every['big'][-1]['rows']:,} rows, first byte {first_byte:.0f} ms, peak memory "
+          f"{every['big_memory'] / 2**20:.1f} MiB vs {few['big_memory'] / 2**20:.1f} MiB for "
+          f"{few['big'][-1]['rows']:,} rows (x{memory:.2f})  {'MET' if met else 'MISSED'}")
+    return met
 
 
-def equivalent_command(args: argparse.Namespace) -> str:
-    python = os.path.relpath(sys.executable, Path.cwd()) if sys.executable else "python"
-    parts = [
-        python, "bench/admin_scale.py", "--members", str(args.members), "--events", str(args.events),
-        "--adjustments", str(args.adjustments), "--deliveries", str(args.deliveries),
-        "--snapshots", str(args.snapshots), "--seed", str(args.seed), "--runs", str(args.runs),
-        "--small-factor", str(args.small_factor), "--database", args.database,
-        "--small-database", args.small_database,
-    ]
-    if args.reuse:
-        parts.append("--reuse")
-    if args.only:
-        parts += ["--only", args.only]
-    return shlex.join(parts)
+def command_time(database: str, command: str) -> tuple[float, float, int]:
+    """Wall seconds and peak resident memory (MiB) of one manage.py command, and its exit code."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "manage.py", *command.split()], cwd=ROOT, env=app_env(database),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, proc.returncode
 
 
 def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--members", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=1_000_000, help="reward events")
-    parser.add_argument("--adjustments", type=int, default=50_000)
-    parser.add_argument("--deliveries", type=int, default=100_000, help="webhook deliveries")
-    parser.add_argument("--snapshots", type=int, default=20_000, help="balance snapshots")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=7, help="timed requests per page and database (median)")
-    parser.add_argument("--small-factor", type=int, default=100, help="the baseline database's scale divisor")
-    parser.add_argument("--database", default="loyalty_scale")
-    parser.add_argument("--small-database", default="loyalty_scale_small")
-    parser.add_argument(
-        "--reuse", action="store_true", help="measure existing databases again (migrate, no refill)"
-    )
-    parser.add_argument("--only", default="", help="comma-separated page keys to measure")
-    args = parser.parse_args(argv)
-    limits = [
-        (1_000 <= args.members <= 10_000_000, "--members must be 1000..10000000"),
-        (0 <= args.events <= 100_000_000, "--events must be 0..100000000"),
-        (1_000 <= args.adjustments <= 10_000_000, "--adjustments must be 1000..10000000"),
-        (0 <= args.deliveries <= 100_000_000, "--deliveries must be 0..100000000"),
-        (0 <= args.snapshots <= 10_000_000, "--snapshots must be 0..10000000"),
-        (5 <= args.runs <= 100, "--runs must be 5..100"),
-        (2 <= args.small_factor <= args.members // 10, "--small-factor must be 2..members/10"),
-    ]
-    for name in (args.database, args.small_database):
-        limits.append((database_name_ok(name), "databases: plain names, not CI's or postgres"))
-    limits.append((args.database != args.small_database, "--database and --small-database must differ"))
-    limits_enforce(parser, limits)
-    return args
+    parser = cli.parser_create(__doc__, database="loyalty_scale")
+    add = parser.add_argument
+    add("--size", type=int, default=100_000, help="members in the big database (the rest scales with it)")
+    add("--small-factor", type=int, default=100, help="the small copy's size divisor")
+    add("--runs", type=int, default=7, help="timed requests per page and database (median)")
+    add("--url", action="append", default=[], help="another admin URL to time (repeatable)")
+    add("--command", action="append", default=[], help="a manage.py command to time (repeatable)")
+    add("--only", default="", help="comma-separated page keys to measure")
+    add("--reuse", action="store_true", help="measure existing databases again (migrate, no refill)")
+    return cli.arguments_parse(parser, argv, lambda a: [
+        (100 <= a.size <= 10_000_000, "--size must be 100..10000000"),
+        (2 <= a.small_factor <= a.size // 10, "--small-factor must be 2..size/10"),
+        (1 <= a.runs <= 100, "--runs must be 1..100"),
+        (all(u.startswith("/") for u in a.url), "--url: a path starting with /"),
+    ])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
-    sigterm_as_interrupt()
-    os.chdir(ROOT)
-    scale = Scale(
-        members=args.members, events=args.events, adjustments=args.adjustments,
-        deliveries=args.deliveries, snapshots=args.snapshots, seed=args.seed,
-    )
-    small_scale = scale.divided(args.small_factor)
-    started = time.perf_counter()
-    load_before = os.getloadavg()
-    try:
-        print(f"baseline database (1/{args.small_factor} scale)")
-        small_fill = prepare(args.small_database, small_scale, reuse=args.reuse)
-        print("big database")
-        big_fill = prepare(args.database, scale, reuse=args.reuse)
-        print(
-            f"measuring both databases in turns ({args.runs} timed requests per page and database, "
-            "after a warm-up)"
-        )
-        measured = measure({"big": args.database, "small": args.small_database}, args.runs, args.only)
-        big, small = measured["big"], measured["small"]
-    except (RuntimeError, OSError, ValueError) as exc:
-        print(f"the benchmark could not run: {exc}", file=sys.stderr)
-        return 2
-    load_after = os.getloadavg()
+    load_before = os.getloadavg()[0]
+    size = args.size
+    scale = Scale(members=size, events=size * 10, adjustments=size // 2, deliveries=size,
+                  snapshots=size // 5, seed=args.seed)
+    databases = {"big": args.database, "small": args.database + "_small"}
+    reuse = args.reuse and all(database_exists(name) for name in databases.values())
+    empty = args.database + "_empty"  # migrated once, copied for both
+    if not reuse:
+        database_recreate(empty)
+        manage_ok(app_env(empty), "migrate", "--noinput")
+    filled = [prepare(databases["small"], scale.divided(args.small_factor), reuse=reuse, template=empty),
+              prepare(databases["big"], scale, reuse=reuse, template=empty)]
+    if not reuse:
+        database_drop(empty)
+    print(f"measuring both databases in turns, {args.runs} timed requests per page and database")
+    results = measure(databases, runs=args.runs, only={k for k in args.only.split(",") if k}, urls=args.url)
+    commands = {c: [command_time(name, c) for name in databases.values()] for c in args.command}
 
-    print()
-    print("=" * 110)
-    print(f"command:     {shlex.join(sys.orig_argv)}")
-    print(f"equivalent:  {equivalent_command(args)}")
-    print(
-        f"machine:     {os.cpu_count()} CPUs, load average {load_before[0]:.2f} before, "
-        f"{load_after[0]:.2f} after; run took {time.perf_counter() - started:.0f} s"
-    )
-    for label, name, filled in (
-        ("big", args.database, big_fill), (f"1/{args.small_factor}", args.small_database, small_fill)
-    ):
-        if filled.get("reused"):
-            print(f"{label + ':':<12} {name} reused (filled by an earlier run)")
-        else:
-            print(
-                f"{label + ':':<12} {name}: {filled['rows']:,} rows filled in {filled['seconds']:.0f} s "
-                f"(+ {filled['migrate_seconds']:.0f} s create and migrate), {filled['size']}; "
-                f"check_ledger exit {filled['check_ledger']}: {filled['check_ledger_output']}"
-            )
-    print(
-        f"probes:      {json.dumps(big['probes'])}\n"
-        f"targets:     median < {MAX_MEDIAN_MS:.0f} ms, <= {MAX_QUERIES} queries, <= {MAX_RATIO:g}x the "
-        f"1/{args.small_factor} median; export: first byte < {MAX_MEDIAN_MS:.0f} ms, peak memory of "
-        f"the full export <= {MAX_MEMORY_RATIO:g}x the ~1,000-row one"
-    )
-    print("-" * 110)
-    met = report(big, small, small_factor=args.small_factor)
-    ledgers_clean = all(f.get("check_ledger", 0) == 0 for f in (big_fill, small_fill))
-    if not ledgers_clean:
-        print("check_ledger: MISSED (the fill is not consistent)")
-    met &= ledgers_clean
-    print("-" * 110)
+    cli.header_print("bench.admin_scale", args, load_before, width=110)
+    print("\n".join(filled))
+    print(f"targets: < {MAX_MS:.0f} ms, <= {MAX_QUERIES} queries, "
+          f"<= {MAX_RATIO:g}x the 1/{args.small_factor} copy")
+    print(f"{'page':<44} {'ms':>8} {'sql ms':>7} {'q':>3} {'small ms':>8} {'ratio':>6}  verdict")
+    met = all([page_line(r) for r in results if not r["page"]["export"]])
+    for r in results:
+        if r["page"]["export"]:
+            page_line({**r, "page": {**r["page"], "judged": False}})
+    met &= export_line(results)
+    for command, ((big_s, big_mib, big_rc), (small_s, small_mib, small_rc)) in commands.items():
+        print(f"manage.py {command}: {big_s:.2f} s, peak {big_mib:.0f} MiB, exit {big_rc}; small copy "
+              f"{small_s:.2f} s, {small_mib:.0f} MiB, exit {small_rc}")
+        met &= big_rc == 0 and small_rc == 0
     print("TARGET MET" if met else "TARGET MISSED")
     return 0 if met else 1
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    cli.suite_run(main)

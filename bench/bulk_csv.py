@@ -34,47 +34,34 @@ import time
 import tracemalloc
 from decimal import Decimal
 
-from bench.common import database_name_ok, limits_enforce, sigterm_as_interrupt
+from bench.lib.cli import arguments_parse, parser_create
+from bench.lib.pg import database_recreate, database_url
 
-PG = "postgres://postgres@127.0.0.1:5432/"
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
 
 
 def _arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = parser_create(__doc__, database="loyalty_bench_bulk")
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--submit-rows", type=int, default=None,
                         help="process a batch of only the file's first N rows (default: all)")
-    parser.add_argument("--database", default="loyalty_bench_bulk")
-    args = parser.parse_args()
-    limits_enforce(parser, [
+    return arguments_parse(parser, None, lambda args: [
         (1 <= args.rows <= 10_000, "--rows must be 1..10000 (the batch limit)"),
         (1 <= args.concurrency <= 64, "--concurrency must be 1..64"),
         (args.submit_rows is None or 1 <= args.submit_rows <= args.rows, "--submit-rows must be 1..--rows"),
-        (database_name_ok(args.database), "--database must be a plain name we may drop"),
     ])
-    return args
 
 
 def _environment(database: str) -> None:
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "loyalty_backoffice.settings",
-        "DATABASE_URL": PG + database, "DEBUG": "false", "SANDBOX_ENABLED": "true",
+        "DATABASE_URL": database_url(database), "DEBUG": "false", "SANDBOX_ENABLED": "true",
         "SECRET_KEY": "bench-" + "x" * 50, "LOG_LEVEL": "WARNING",
         "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
         "POMELO_CLIENT_ID": CLIENT_ID, "POMELO_CLIENT_SECRET": CLIENT_SECRET,
         "POMELO_AUDIENCE": "sandbox", "POMELO_RETRY_BACKOFF_SECONDS": "0.01",
     })
-
-
-def _database_recreate(name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def _members_create(rows: int, sandbox) -> None:
@@ -127,10 +114,9 @@ def _peak_allocated(function) -> int:
 
 def main() -> int:
     args = _arguments()
-    sigterm_as_interrupt()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows when piped to a file
     _environment(args.database)
-    _database_recreate(args.database)
+    database_recreate(args.database)
 
     from sandbox.pomelo_server import serve
 

@@ -1,6 +1,6 @@
 """A seeded, consistent loyalty database at any scale, written with COPY (psycopg).
 
-Used by bench/admin_scale.py. Everything goes through `COPY … FROM STDIN` on a migrated
+Used by bench.admin_scale. Everything goes through `COPY … FROM STDIN` on a migrated
 database: staff users in their role groups, members with cards (Pomelo card id and last four),
 reward accounts, reward events in every state of the lifecycle with exactly the ledger entries
 the services would have written, manual adjustments in every state with their approvals, audit
@@ -649,27 +649,28 @@ class _Generator:
             for index in accounts:
                 result_id += 1
                 ledger = self.available[index]
+                owner = (self.account_member[index], self.account_type[index])
                 roll = rng.random()
                 if roll < 0.002:
-                    results.append((result_id, run_id, index + 1, _money(ledger), None, None, False,
-                                    "Pomelo unavailable (503)", self.at(started + 60)))
+                    results.append((result_id, run_id, *owner, index + 1, _money(ledger), None, None, False,
+                                    "Pomelo unavailable (503)", self.at(started + 60), ""))
                     errors += 1
                     continue
                 pomelo = ledger + ((rng.randint(-5_000, 5_000) or 1) if roll < 0.01 else 0)
                 drift = pomelo != ledger
                 drifting += drift
-                results.append((result_id, run_id, index + 1, _money(ledger), _money(pomelo),
-                                _money(pomelo - ledger), drift, "", self.at(started + 60)))
+                results.append((result_id, run_id, *owner, index + 1, _money(ledger), _money(pomelo),
+                                _money(pomelo - ledger), drift, "", self.at(started + 60), ""))
             members = len({self.account_member[i] for i in accounts})
             runs.append((run_id, self.at(started), self.at(started + 1800), "finished", admin_id,
-                         members, drifting, errors))
+                         members, drifting, errors, 0, "[]"))
         counts = {"reconciliation runs": _copy(self.conn, "rewards_reconciliationrun", [
             "id", "started_at", "finished_at", "status", "started_by_id", "members_checked",
-            "accounts_drifting", "errors",
+            "accounts_drifting", "errors", "adjustments_unsettled", "unsettled_adjustments",
         ], runs)}
         counts["reconciliation results"] = _copy(self.conn, "rewards_reconciliationresult", [
-            "id", "run_id", "account_id", "ledger_available", "pomelo_available", "difference",
-            "drifting", "error", "checked_at",
+            "id", "run_id", "member_id", "account_type", "account_id", "ledger_available",
+            "pomelo_available", "difference", "drifting", "error", "checked_at", "note",
         ], results)
         return counts
 

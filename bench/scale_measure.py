@@ -1,17 +1,12 @@
-"""Server time and queries of the admin pages on one database, in process (Django's test Client).
+"""Server time, queries and memory of admin pages on one database, in process (Django's Client).
 
-bench/admin_scale.py starts one of these per database, with the app's environment
-(DATABASE_URL and the rest) set, and drives them in turns over stdin/stdout:
+bench.admin_scale starts one of these per database with the app's environment and drives them in
+turns, one JSON line each way: `warm URL_KEY`, `run KEY` (timed, queries counted), `memory KEY`
+(peak Python memory by tracemalloc, in a request of its own since tracemalloc slows what it
+traces) and `quit`. A streamed response (the CSV export) is consumed to the end.
 
-    python -m bench.scale_measure
-
-A timed request is the wall clock around `Client.get`, which runs the whole middleware stack,
-the view and the template rendering; its statements are counted with CaptureQueriesContext. A
-CSV export is consumed to the end: its time includes streaming every row, and its peak Python
-memory is measured with tracemalloc in a separate request (tracemalloc slows what it traces).
+To time another page, add it to `pages()` or pass `--url PATH` to bench.admin_scale.
 """
-
-from __future__ import annotations
 
 import gc
 import json
@@ -19,225 +14,148 @@ import os
 import sys
 import time
 import tracemalloc
-from dataclasses import asdict, dataclass
-from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-
-
-@dataclass(frozen=True)
-class Page:
-    key: str  # stable across databases, to pair the big and small figures
-    label: str
-    url: str
-    user: str = "admin"  # "admin" (superuser) or "approver"
-    export: bool = False
-    extra: bool = False  # measured for information, not one of the targets
+PROBES_SQL = {
+    # The busiest member: the longest history, the worst case for the timeline.
+    "busiest_member": "SELECT a.member_id FROM rewards_rewardevent e JOIN accounts_rewardaccount a "
+                      "ON a.id = e.account_id GROUP BY a.member_id "
+                      "ORDER BY count(*) DESC, a.member_id LIMIT 1",
+    "card": "SELECT c.pomelo_card_id, c.last_four FROM accounts_card c WHERE c.last_four <> '' "
+            "AND c.member_id >= (SELECT max(id) / 2 FROM accounts_member) ORDER BY c.member_id, c.id LIMIT 1",
+    "last_name": "SELECT split_part(name, ' ', 2) FROM accounts_member "
+                 "WHERE id >= (SELECT max(id) / 2 FROM accounts_member) ORDER BY id LIMIT 1",
+    "transaction_id": "SELECT transaction_id FROM rewards_rewardevent "
+                      "WHERE id >= (SELECT max(id) / 2 FROM rewards_rewardevent) ORDER BY id LIMIT 1",
+    # A settled adjustment with the longest trail: two approvals, submitted, succeeded.
+    "adjustment": "SELECT id FROM rewards_adjustment WHERE state = 'succeeded' "
+                  "ORDER BY approvals_required DESC, id LIMIT 1",
+    # Whole days in the middle of the history holding about 1,000 adjustments, for a small export.
+    "export_days": "SELECT min(d)::text, max(d)::text FROM (SELECT (created_at AT TIME ZONE 'UTC')::date d "
+                   "FROM rewards_adjustment ORDER BY created_at, id OFFSET "
+                   "(SELECT count(*) / 2 FROM rewards_adjustment) LIMIT 1000) s",
+}
 
 
 def probes() -> dict:
     """The ids the pages are measured on, chosen the same way on every database."""
     from django.db import connection
 
+    found = {}
     with connection.cursor() as cursor:
-        # The busiest member: the longest history, the worst case for the timeline.
-        cursor.execute(
-            "SELECT a.member_id FROM rewards_rewardevent e JOIN accounts_rewardaccount a "
-            "ON a.id = e.account_id GROUP BY a.member_id ORDER BY count(*) DESC, a.member_id LIMIT 1"
-        )
-        busiest = cursor.fetchone()[0]
-        cursor.execute("SELECT max(id) FROM accounts_member")
-        (members,) = cursor.fetchone()
-        cursor.execute("SELECT split_part(name, ' ', 2) FROM accounts_member WHERE id = %s", [members // 2])
-        (last_name,) = cursor.fetchone()
-        cursor.execute(
-            "SELECT transaction_id FROM rewards_rewardevent WHERE id >= %s ORDER BY id LIMIT 1",
-            [members // 2],
-        )
-        (transaction_id,) = cursor.fetchone()
-        cursor.execute(
-            "SELECT c.pomelo_card_id, c.last_four FROM accounts_card c WHERE c.member_id >= %s "
-            "AND c.last_four <> '' ORDER BY c.member_id, c.id LIMIT 1",
-            [members // 2],
-        )
-        card_id, last_four = cursor.fetchone()
-        # A settled adjustment with the longest trail: two approvals, submitted, succeeded.
-        cursor.execute(
-            "SELECT id FROM rewards_adjustment WHERE state = 'succeeded' ORDER BY approvals_required "
-            "DESC, id LIMIT 1"
-        )
-        adjustment = cursor.fetchone()[0]
-        # A creation-date range holding about 1,000 adjustments (whole days: a few more), in
-        # the middle of the history, for the small export.
-        cursor.execute("SELECT count(*) FROM rewards_adjustment")
-        (adjustments,) = cursor.fetchone()
-        bounds = []
-        for offset in (adjustments // 2, adjustments // 2 + 999):
-            cursor.execute(
-                "SELECT (created_at AT TIME ZONE 'UTC')::date FROM rewards_adjustment "
-                "ORDER BY created_at, id OFFSET %s LIMIT 1",
-                [offset],
-            )
-            row = cursor.fetchone()
-            bounds.append(row[0].isoformat() if row else "")
-    return {
-        "busiest_member": busiest, "card_id": card_id, "last_four": last_four,
-        "last_name": last_name, "transaction_id": transaction_id,
-        "adjustment": adjustment, "export_from": bounds[0], "export_to": bounds[1],
-        "adjustments": adjustments,
-    }
+        for name, query in PROBES_SQL.items():
+            cursor.execute(query)
+            row = cursor.fetchone() or (None,)
+            found[name] = row if len(row) > 1 else row[0]
+    return found
 
 
-def pages(found: dict) -> list[Page]:
+def pages(found: dict, extra_urls: list[str]) -> list[dict]:
+    """Every admin list, then the pages the targets name. `user`: admin (superuser) or approver;
+    `judged`: measured against the targets (else for information)."""
     from django.contrib import admin
     from django.urls import reverse
 
-    result = []
-    for model in sorted(admin.site._registry, key=lambda m: m._meta.label):
-        opts = model._meta
-        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
-        result.append(Page(f"list:{opts.label_lower}", f"{opts.label} list", url))
+    def page(key, label, url, user="admin", judged=True, export=False):
+        return {"key": key, "label": label, "url": url, "user": user, "judged": judged, "export": export}
+
+    result = [
+        page(f"list:{m._meta.label_lower}", f"{m._meta.label} list",
+             reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist"))
+        for m in sorted(admin.site._registry, key=lambda m: m._meta.label)
+    ]
     members = reverse("admin:accounts_member_changelist")
     events = reverse("admin:rewards_rewardevent_changelist")
-    adjustments = reverse("admin:rewards_adjustment_changelist")
     export = reverse("admin:rewards_adjustment_export")
+    card_id, last_four = found["card"]
+    first_day, last_day = found["export_days"]
     result += [
-        Page("member-search-card", "member search by card id", f"{members}?q={found['card_id']}"),
-        Page("member-search-last4", "member search by last four", f"{members}?q={found['last_four']}"),
-        Page("member-page", "member page + timeline (busiest)",
+        page("member-search-card", "member search by card id", f"{members}?q={card_id}"),
+        page("member-search-last4", "member search by last four", f"{members}?q={last_four}"),
+        page("member-page", "member page + timeline (busiest)",
              reverse("admin:accounts_member_change", args=[found["busiest_member"]])),
-        Page("approval-queue", "approval queue (?queue=mine, approver)", f"{adjustments}?queue=mine",
-             user="approver"),
-        Page("adjustment-detail", "adjustment detail (2 approvals)",
+        page("approval-queue", "approval queue (approver)",
+             reverse("admin:rewards_adjustment_changelist") + "?queue=mine", user="approver"),
+        page("adjustment-detail", "adjustment page (2 approvals)",
              reverse("admin:rewards_adjustment_change", args=[found["adjustment"]])),
-        Page("events-filtered", "reward events: pending points", f"{events}?state__exact=pending"
-             "&account_type=points"),
-        Page("member-search-name", "member search by last name",
-             f"{members}?{urlencode({'q': found['last_name']})}", extra=True),
-        Page("events-search-tx", "reward events: search by transaction id",
-             f"{events}?q={found['transaction_id']}", extra=True),
-        Page("export-1k", "CSV export, ~1,000 rows",
-             f"{export}?created_at_from={found['export_from']}&created_at_to={found['export_to']}",
-             export=True),
-        Page("export-all", "CSV export, all adjustments", export, export=True),
+        page("events-filtered", "reward events: pending points",
+             f"{events}?state__exact=pending&account_type=points"),
+        page("member-search-name", "member search by last name",
+             f"{members}?{urlencode({'q': found['last_name']})}", judged=False),
+        page("events-search-tx", "reward events: search by transaction",
+             f"{events}?q={found['transaction_id']}", judged=False),
+        page("export-1k", "CSV export, ~1,000 rows",
+             f"{export}?created_at_from={first_day}&created_at_to={last_day}", export=True),
+        page("export-all", "CSV export, all adjustments", export, export=True),
     ]
-    return result
+    return result + [page(f"url:{url}", url, url) for url in extra_urls]
 
 
-def _listed_rows(content: bytes) -> int | None:
-    """The rows of a changelist's result table (None for another page)."""
-    start = content.find(b'id="result_list"')
-    if start < 0:
-        return None
-    table = content[start : content.find(b"</table>", start)]
-    return max(0, table.count(b"<tr") - 1)  # minus the header row
-
-
-def _get(client, page: Page, started: float = 0.0):
-    """GET the page; a streaming body is consumed to the end. Returns the response, its size,
-    its rows (CSV lines, or a changelist's listed rows) and the seconds from `started` to the
-    first chunk (streaming only)."""
-    response = client.get(page.url)
-    body, rows, first = 0, None, None
-    if getattr(response, "streaming", False):
-        rows = -1  # the header line
-        for chunk in response.streaming_content:
-            if first is None:
-                first = time.perf_counter() - started
-            body += len(chunk)
-            rows += chunk.count(b"\n")
-        response.close()
-    else:
-        body = len(response.content)
-        rows = _listed_rows(response.content)
-    return response, body, rows, first
-
-
-class Worker:
-    """Answers one command per line on stdin with one JSON line on stdout:
-
-    `warm KEY` (an untimed request), `run KEY` (a timed request with its queries counted),
-    `memory KEY` (a request under tracemalloc: its peak) and `quit`. The first line it writes
-    lists the probes and the pages.
-    """
-
-    def __init__(self) -> None:
-        from django.contrib.auth import get_user_model
-        from django.test import Client
-
-        from bench.scale_fill import QUEUE_APPROVER, SUPERUSER
-
-        users = get_user_model().objects
-        self.clients = {}
-        for name, username in (("admin", SUPERUSER), ("approver", QUEUE_APPROVER)):
-            client = Client()
-            client.force_login(users.get(username=username))
-            self.clients[name] = client
-        self.probes = probes()
-        self.pages = {page.key: page for page in pages(self.probes)}
-
-    def hello(self) -> dict:
-        return {"probes": self.probes, "pages": [asdict(page) for page in self.pages.values()]}
-
-    def warm(self, page: Page) -> dict:
-        response, *_ = _get(self.clients[page.user], page)
-        ok = response.status_code == 200
-        return {"status": response.status_code, "error": "" if ok else f"HTTP {response.status_code}"}
-
-    def run(self, page: Page) -> dict:
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
-        gc.collect()  # every timed request starts from the same heap, as timeit's do
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response, body, rows, first = _get(self.clients[page.user], page, started)
-            elapsed = time.perf_counter() - started
-        queries = captured.captured_queries
-        return {
-            "status": response.status_code, "ms": elapsed * 1000, "queries": len(queries),
-            "sql_ms": sum(float(q["time"]) for q in queries) * 1000,
-            "bytes": body, "rows": rows, "first_byte_ms": None if first is None else first * 1000,
-        }
-
-    def memory(self, page: Page) -> dict:
-        tracemalloc.start()
-        tracemalloc.reset_peak()
-        try:
-            _get(self.clients[page.user], page)
-            return {"peak_memory_bytes": tracemalloc.get_traced_memory()[1]}
-        finally:
-            tracemalloc.stop()
-
-    def answer(self, line: str) -> dict:
-        command, _, key = line.strip().partition(" ")
-        page = self.pages.get(key)
-        handler = {"warm": self.warm, "run": self.run, "memory": self.memory}.get(command)
-        if handler is None or page is None:
-            return {"error": f"unknown command {line.strip()!r}"}
-        try:
-            return handler(page)
-        except Exception as exc:  # reported for this page; the others are still measured
-            return {"error": f"{type(exc).__name__}: {exc}"}
+def _get(client, url: str, started: float):
+    """GET and consume the body: (response, bytes, rows listed or CSV lines, first byte seconds)."""
+    response = client.get(url)
+    if not getattr(response, "streaming", False):
+        content = response.content
+        start = content.find(b'id="result_list"')
+        table = content[start: content.find(b"</table>", start)]
+        rows = None if start < 0 else max(0, table.count(b"<tr") - 1)  # minus the header row
+        return response, len(content), rows, None
+    size, rows, first = 0, -1, None  # -1: the header line
+    for chunk in response.streaming_content:
+        first = first if first is not None else time.perf_counter() - started
+        size += len(chunk)
+        rows += chunk.count(b"\n")
+    response.close()
+    return response, size, rows, first
 
 
 def main() -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings_bench")
     import django
 
     django.setup()
-    protocol = sys.stdout
-    sys.stdout = sys.stderr  # anything else printed must not break the protocol
-    worker = Worker()
-    protocol.write(json.dumps(worker.hello(), default=str) + "\n")
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.scale_fill import QUEUE_APPROVER, SUPERUSER
+
+    protocol, sys.stdout = sys.stdout, sys.stderr  # anything else printed must not break the protocol
+    clients = {}
+    for user, username in (("admin", SUPERUSER), ("approver", QUEUE_APPROVER)):
+        clients[user] = Client()
+        clients[user].force_login(get_user_model().objects.get(username=username))
+    found = probes()
+    by_key = {p["key"]: p for p in pages(found, json.loads(os.environ.get("BENCH_EXTRA_URLS", "[]")))}
+    protocol.write(json.dumps({"probes": found, "pages": list(by_key.values())}, default=str) + "\n")
     protocol.flush()
     for line in sys.stdin:
-        if line.strip() == "quit":
+        command, _, key = line.strip().partition(" ")
+        if command == "quit":
             break
-        protocol.write(json.dumps(worker.answer(line), default=str) + "\n")
+        page = by_key[key]
+        client = clients[page["user"]]
+        try:
+            if command == "memory":
+                tracemalloc.start()
+                _get(client, page["url"], 0.0)
+                answer = {"peak_memory": tracemalloc.get_traced_memory()[1]}
+                tracemalloc.stop()
+            else:
+                gc.collect()  # every timed request starts from the same heap, as timeit's do
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    response, size, rows, first = _get(client, page["url"], started)
+                    elapsed = time.perf_counter() - started
+                answer = {
+                    "error": "" if response.status_code == 200 else f"HTTP {response.status_code}",
+                    "ms": elapsed * 1000, "queries": len(captured.captured_queries),
+                    "sql_ms": sum(float(q["time"]) for q in captured.captured_queries) * 1000,
+                    "bytes": size, "rows": rows, "first_byte_ms": None if first is None else first * 1000,
+                }
+        except Exception as exc:  # reported for this page; the others are still measured
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        protocol.write(json.dumps(answer) + "\n")
         protocol.flush()
     return 0
 

@@ -2,7 +2,7 @@
 
 Run from the project root:
 
-    .venv/bin/python bench/soak.py [--notifications 20000] [--senders 32] [--adjustments 200]
+    .venv/bin/python -m bench.soak [--notifications 20000] [--senders 32] [--adjustments 200]
 
 What it does, end to end, talking only to 127.0.0.1:
   1. drops and creates a PostgreSQL database (loyalty_soak) and migrates it; starts the stand-in
@@ -32,10 +32,7 @@ Exits 0 when every check holds, 1 when one fails, 2 when the run could not be ca
 The database is left in place for inspection; logs stay in the printed directory.
 """
 
-from __future__ import annotations
-
 import argparse
-import json
 import os
 import re
 import secrets
@@ -46,21 +43,28 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# `python bench/soak.py` puts bench/ first on sys.path, where bench/webhooks.py would shadow the
-# app's `webhooks` package. Use the project root instead.
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-
-from bench.common import database_name_ok, limits_enforce, sigterm_as_interrupt  # noqa: E402
-from bench.soak_processes import Process, gunicorn_workers, workers_wait  # noqa: E402
-from bench.soak_traffic import (  # noqa: E402
+from bench.lib import cli
+from bench.lib.cpu import cpu_sample
+from bench.lib.pg import database_recreate
+from bench.lib.processes import (
+    ACCOUNT_TYPES,
+    HOST,
+    ROOT,
+    Process,
+    app_env,
+    children,
+    free_port,
+    gunicorn,
+    manage,
+    manage_ok,
+    workers_wait,
+)
+from bench.soak_traffic import (
     DeliveryStats,
     Progress,
     deliver,
@@ -70,39 +74,23 @@ from bench.soak_traffic import (  # noqa: E402
     pomelo_members_register,
     unique_notifications,
 )
-from bench.webhooks import (  # noqa: E402
-    API_KEY,
-    API_SECRET,
-    HOST,
-    cpu_sample,
-    database_recreate,
-    database_url,
-    free_port,
-    manage,
-)
-from sandbox.traffic import traffic_members  # noqa: E402
+from sandbox.traffic import traffic_members
 
-ACCOUNT_TYPES = ("points", "cashback", "miles")
-POMELO_CLIENT_ID = "soak-client"
 RULE = "=" * 86
 THIN = "-" * 86
 
 
-# --- arguments ----------------------------------------------------------------------------------
-
-
 def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser = cli.parser_create(__doc__, database="loyalty_soak")
+    parser.set_defaults(seed=7)
     add = parser.add_argument
-    add("--notifications", type=int, default=20_000,
-        help="deliveries in the main phase (duplicates included)")
+    add("--notifications", type=int, default=20_000, help="deliveries in the main phase, duplicates included")
     add("--senders", type=int, default=32, help="concurrent sender threads")
     add("--adjustments", type=int, default=200, help="manual adjustments requested and approved")
     add("--crash-notifications", type=int, default=3_000, help="deliveries in the crash phase; 0 skips it")
     add("--kills", type=int, default=2, help="gunicorn workers killed with SIGKILL during the crash phase")
     add("--members", type=int, default=1_000)
     add("--duplicates", type=float, default=0.3, help="share of notifications delivered a second time")
-    add("--seed", type=int, default=7)
     add("--workers", type=int, default=4, help="gunicorn sync workers")
     add("--db-workers", type=int, default=2, help="`manage.py db_worker` processes")
     add("--adjustment-threads", type=int, default=4)
@@ -110,78 +98,27 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--delay-ms", type=int, default=20, help="stand-in: delay on every loyalty call")
     add("--drop-after-apply", type=int, default=5,
         help="stand-in: first N calls applied, then the connection cut before the answer")
-    add("--database", default="loyalty_soak", help="PostgreSQL database, dropped and created")
     add("--time-limit", type=float, default=900.0, help="seconds per delivery phase, at most")
     add("--settle-timeout", type=float, default=300.0, help="seconds to wait for adjustments to settle")
     add("--resume-rounds", type=int, default=5, help="rounds of the sweep of overdue submissions")
-    args = parser.parse_args(argv)
-    limits = [
-        (1 <= args.notifications <= 500_000, "--notifications must be 1..500000"),
-        (1 <= args.senders <= 256, "--senders must be 1..256"),
-        (0 <= args.adjustments <= 10_000, "--adjustments must be 0..10000"),
-        (0 <= args.crash_notifications <= 100_000, "--crash-notifications must be 0..100000"),
-        (0 <= args.kills <= 10, "--kills must be 0..10"),
-        (1 <= args.members <= 100_000, "--members must be 1..100000"),
-        (0 <= args.duplicates < 1, "--duplicates must be in [0, 1)"),
-        (1 <= args.workers <= 32, "--workers must be 1..32"),
-        (1 <= args.db_workers <= 8, "--db-workers must be 1..8"),
-        (1 <= args.adjustment_threads <= 32, "--adjustment-threads must be 1..32"),
-        (0 <= args.fail_percent <= 100, "--fail-percent must be 0..100"),
-        (0 <= args.delay_ms <= 5_000, "--delay-ms must be 0..5000"),
-        (0 <= args.drop_after_apply <= 1_000, "--drop-after-apply must be 0..1000"),
-        (0 < args.time_limit <= 3_600, "--time-limit must be in (0, 3600]"),
-        (0 < args.settle_timeout <= 3_600, "--settle-timeout must be in (0, 3600]"),
-        (0 <= args.resume_rounds <= 50, "--resume-rounds must be 0..50"),
-        (database_name_ok(args.database), "--database: a plain name, not CI's or postgres"),
-    ]
-    limits_enforce(parser, limits)
-    return args
-
-
-def equivalent_command(args: argparse.Namespace) -> str:
-    python = os.path.relpath(sys.executable, ROOT) if sys.executable else "python"
-    options = [
-        "notifications", "senders", "adjustments", "crash_notifications", "kills", "members", "duplicates",
-        "seed", "workers", "db_workers", "adjustment_threads", "fail_percent", "delay_ms",
-        "drop_after_apply", "database", "time_limit", "settle_timeout", "resume_rounds",
-    ]
-    words = [python, "bench/soak.py"]
-    for name in options:
-        words += ["--" + name.replace("_", "-"), str(getattr(args, name))]
-    return shlex.join(words)
-
-
-# --- environment and processes ------------------------------------------------------------------
-
-
-def app_env(args: argparse.Namespace, *, pomelo_url: str, client_secret: str) -> dict[str, str]:
-    env = os.environ.copy()
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "loyalty_backoffice.settings",
-        "DATABASE_URL": database_url(args.database),
-        "DATABASE_CONN_MAX_AGE": "60",
-        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        "POMELO_WEBHOOK_KEYS": json.dumps({API_KEY: API_SECRET}),
-        "POMELO_WEBHOOK_TOLERANCE_SECONDS": "300",
-        "POMELO_WEBHOOK_ALLOWED_IPS": "",
-        "POMELO_ACCOUNT_TYPES": ",".join(ACCOUNT_TYPES),
-        "POMELO_BASE_URL": pomelo_url,
-        "POMELO_TOKEN_URL": "",
-        "POMELO_CLIENT_ID": POMELO_CLIENT_ID,
-        "POMELO_CLIENT_SECRET": client_secret,
-        "POMELO_AUDIENCE": "",
-        "CACHE_URL": "locmemcache://",
-        "CLIENT_IP_TRUSTED_PROXY_COUNT": "0",
-        "SECRET_KEY": "soak-" + secrets.token_urlsafe(48),
-        "DEBUG": "False",
-        # The stand-in Pomelo and plain HTTP on loopback, as in the tests.
-        "SANDBOX_ENABLED": "true",
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": HOST,
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
+    return cli.arguments_parse(parser, argv, lambda a: [
+        (1 <= a.notifications <= 500_000, "--notifications must be 1..500000"),
+        (1 <= a.senders <= 256, "--senders must be 1..256"),
+        (0 <= a.adjustments <= 10_000, "--adjustments must be 0..10000"),
+        (0 <= a.crash_notifications <= 100_000, "--crash-notifications must be 0..100000"),
+        (0 <= a.kills <= 10, "--kills must be 0..10"),
+        (1 <= a.members <= 100_000, "--members must be 1..100000"),
+        (0 <= a.duplicates < 1, "--duplicates must be in [0, 1)"),
+        (1 <= a.workers <= 32, "--workers must be 1..32"),
+        (1 <= a.db_workers <= 8, "--db-workers must be 1..8"),
+        (1 <= a.adjustment_threads <= 32, "--adjustment-threads must be 1..32"),
+        (0 <= a.fail_percent <= 100, "--fail-percent must be 0..100"),
+        (0 <= a.delay_ms <= 5_000, "--delay-ms must be 0..5000"),
+        (0 <= a.drop_after_apply <= 1_000, "--drop-after-apply must be 0..1000"),
+        (0 < a.time_limit <= 3_600, "--time-limit must be in (0, 3600]"),
+        (0 < a.settle_timeout <= 3_600, "--settle-timeout must be in (0, 3600]"),
+        (0 <= a.resume_rounds <= 50, "--resume-rounds must be 0..50"),
+    ])
 
 
 @dataclass
@@ -204,33 +141,22 @@ class Stack:
 
 
 def stack_create(args, env: dict[str, str], *, pomelo_port: int, web_port: int, log_dir: Path) -> Stack:
-    python = sys.executable
-    pomelo_env = {**env, "LOG_LEVEL": "INFO"}  # its fault lines are the record of what it injected
-    pomelo = Process(
-        "stand-in Pomelo",
-        [python, "manage.py", "run_sandbox_pomelo", "--host", HOST, "--port", str(pomelo_port),
-         "--fail-percent", str(args.fail_percent), "--delay-ms", str(args.delay_ms),
-         "--drop-after-apply-next", str(args.drop_after_apply), "--seed", str(args.seed)],
-        env=pomelo_env, cwd=ROOT, log_path=log_dir / "pomelo.log",
-    )
-    gunicorn = Process(
-        "gunicorn",
-        [python, "-m", "gunicorn", "--workers", str(args.workers), "--worker-class", "sync",
-         "--bind", f"{HOST}:{web_port}", "--backlog", "512", "--timeout", "60",
-         "--log-level", "warning", "loyalty_backoffice.wsgi:application"],
-        env=env, cwd=ROOT, log_path=log_dir / "gunicorn.log",
-    )
-    worker_env = {**env, "LOG_LEVEL": "INFO"}  # the Pomelo client logs each retry at INFO
+    """The stand-in Pomelo, gunicorn and the db_workers, one environment (not started yet)."""
+    verbose = {**env, "LOG_LEVEL": "INFO"}  # the stand-in logs its faults, the client its retries
+    pomelo = Process("stand-in Pomelo", [
+        sys.executable, "manage.py", "run_sandbox_pomelo", "--host", HOST, "--port", str(pomelo_port),
+        "--fail-percent", str(args.fail_percent), "--delay-ms", str(args.delay_ms),
+        "--drop-after-apply-next", str(args.drop_after_apply), "--seed", str(args.seed),
+    ], env=verbose, log_path=log_dir / "pomelo.log")
     db_workers = [
-        Process(
-            f"db_worker {i + 1}",
-            [python, "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.2",
-             "--no-reload", "--worker-id", f"soak-{i + 1}"],
-            env=worker_env, cwd=ROOT, log_path=log_dir / f"db_worker-{i + 1}.log",
-        )
+        Process(f"db_worker {i + 1}", [
+            sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.2", "--no-reload",
+            "--worker-id", f"soak-{i + 1}",
+        ], env=verbose, log_path=log_dir / f"db_worker-{i + 1}.log")
         for i in range(args.db_workers)
     ]
-    return Stack(pomelo, gunicorn, db_workers, log_dir)
+    web = gunicorn(env, port=web_port, workers=args.workers, log_dir=log_dir)
+    return Stack(pomelo, web, db_workers, log_dir)
 
 
 # --- the crash --------------------------------------------------------------------------------
@@ -263,7 +189,7 @@ class Killer:
             if self.progress.finished.is_set():
                 self.errors.append(f"traffic ended before kill {k + 1}")
                 return
-            live = [pid for pid in gunicorn_workers(self.master_pid) if pid not in killed]
+            live = [pid for pid in children(self.master_pid) if pid not in killed]
             if not live:
                 self.errors.append("no gunicorn worker to kill")
                 return
@@ -375,14 +301,16 @@ def ledger_command(env: dict[str, str]) -> tuple[list[str], str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
-    sigterm_as_interrupt()
-    os.chdir(ROOT)
     started = time.perf_counter()
     stop = threading.Event()
     log_dir = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     pomelo_port, web_port = free_port(), free_port()
     pomelo_url, base_url = f"http://{HOST}:{pomelo_port}", f"http://{HOST}:{web_port}"
-    env = app_env(args, pomelo_url=pomelo_url, client_secret=secrets.token_urlsafe(24))
+    env = app_env(
+        args.database, TASKS_BACKEND="django_tasks_db.DatabaseBackend", POMELO_BASE_URL=pomelo_url,
+        POMELO_TOKEN_URL="", POMELO_CLIENT_ID="soak-client", POMELO_CLIENT_SECRET=secrets.token_urlsafe(24),
+        POMELO_AUDIENCE="", CACHE_URL="locmemcache://",
+    )
 
     print(f"planning traffic: {args.members} members, seed {args.seed}")
     members = traffic_members(count=args.members, seed=args.seed)
@@ -399,10 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"creating database {args.database} and migrating")
     database_recreate(args.database)
-    migrated = manage(env, "migrate", "--noinput")
-    if migrated.returncode != 0:
-        print(migrated.stdout + migrated.stderr, file=sys.stderr)
-        return 2
+    manage_ok(env, "migrate", "--noinput")
 
     stack = stack_create(args, env, pomelo_port=pomelo_port, web_port=web_port, log_dir=log_dir)
     report = Report()
@@ -422,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomelo_url, base_url,
          started) -> int:
     plan = plans[0]
-    load_start = _load()
+    load_start = os.getloadavg()[0]
     code_version = _code_version()
     print(f"starting processes (logs in {stack.log_dir}); load average {load_start}")
     stack.pomelo.start()
@@ -474,7 +399,7 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     cpu_before = cpu_sample(stack.gunicorn.pid, args.database)
     main_stats = deliver(
         name="main phase deliveries", notifications=plan.notifications, base_url=base_url,
-        api_key=API_KEY, secret_b64=API_SECRET, senders=args.senders, progress=progress, stop=stop,
+        senders=args.senders, progress=progress, stop=stop,
         time_limit=args.time_limit,
     )
     print(f"  first pass {main_stats.first_pass_elapsed:.1f} s, {main_stats.throughput:.1f} deliveries/s; "
@@ -576,10 +501,8 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
 
     print()
     print(RULE)
-    print(f"command:     {shlex.join(sys.orig_argv)}")
-    print(f"equivalent:  {equivalent_command(args)}")
-    print(f"machine:     {os.cpu_count()} CPUs, load average at start {load_start}, at end "
-          f"{_load()}; gunicorn {args.workers} sync workers, {args.db_workers} db_workers, "
+    cli.header_print("bench.soak", args, load_start)
+    print(f"stack:       gunicorn {args.workers} sync workers, {args.db_workers} db_workers, "
           f"database {args.database}")
     print(f"code:        {code_version} (at start)")
     print(f"stand-in:    fail_percent {args.fail_percent}, delay_ms {args.delay_ms} on every loyalty call, "
@@ -587,7 +510,9 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     print(f"durations:   main phase (setup, traffic, settle) {main_elapsed:.0f} s"
           + (f"; crash phase {crash:.0f} s" if crash is not None else "")
           + f"; total {time.perf_counter() - started:.0f} s")
-    database = checks_module().database_figures()
+    from bench.soak_checks import database_figures
+
+    database = database_figures()
     figures_print("postgres (this database)", database)
     report.check("no deadlock detected in the database", [f"{database['deadlocks detected']} deadlocks"]
                  * bool(database["deadlocks detected"]))
@@ -624,7 +549,7 @@ def _crash_phase(args, env, stack: Stack, report: Report, *, stop, plans, pomelo
     cpu_before = cpu_sample(stack.gunicorn.pid, args.database)
     stats = deliver(
         name="crash phase deliveries", notifications=crash_plan.notifications, base_url=base_url,
-        api_key=API_KEY, secret_b64=API_SECRET, senders=args.senders, progress=progress, stop=stop,
+        senders=args.senders, progress=progress, stop=stop,
         time_limit=args.time_limit,
     )
     crash_cpu = cpu_sample(stack.gunicorn.pid, args.database) - cpu_before
@@ -639,7 +564,7 @@ def _crash_phase(args, env, stack: Stack, report: Report, *, stop, plans, pomelo
            for k in killer.done},
         "killer problems": killer.errors or 0,
         "gunicorn master alive": stack.gunicorn.alive(),
-        "workers now": len(gunicorn_workers(stack.gunicorn.pid)) if stack.gunicorn.pid else 0,
+        "workers now": len(children(stack.gunicorn.pid)) if stack.gunicorn.pid else 0,
     })
     no_answer = stats.requests - stats.responses
     figures_print("deliveries recorded (database)", {
@@ -682,14 +607,10 @@ def _crash_phase(args, env, stack: Stack, report: Report, *, stop, plans, pomelo
     return time.perf_counter() - started
 
 
-def checks_module():
-    from bench import soak_checks
-
-    return soak_checks
-
-
 def _failures_print() -> None:
-    failures = checks_module().failed_deliveries()
+    from bench.soak_checks import failed_deliveries
+
+    failures = failed_deliveries()
     if failures:
         figures_print("deliveries answered 500, by recorded error", dict(failures.most_common(8)))
 
@@ -707,13 +628,6 @@ def _code_version() -> str:
     return f"commit {head or '?'}" + (f", uncommitted changes in {', '.join(changed)}" if changed else "")
 
 
-def _load() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
 def _submit_attempts(ids: list[int]) -> int:
     from django.db.models import Sum
 
@@ -729,12 +643,4 @@ def _task_figures() -> dict[str, int]:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; every process this run started was stopped", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:
-        traceback.print_exc()
-        print(f"soak could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
-        sys.exit(2)
+    cli.suite_run(main)

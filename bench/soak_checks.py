@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db.models import Max
 
 from accounts.models import RewardAccount
+from bench.lib.oracle import outcome_expected
 from bench.soak_adjustments import Requested
 from bench.soak_traffic import Ack
 from rewards.models import Adjustment, LedgerEntry, RewardEvent
@@ -93,30 +94,12 @@ def claims_check(expected_keys: set[tuple[str, str]], all_expected: set[tuple[st
 # --- reward events and their ledger entries ---------------------------------------------------
 
 
-def rewards_expected(plans: Sequence[TrafficPlan]) -> dict[tuple[str, str], tuple[str, Decimal]]:
-    """(transaction, account type) -> (final state, amount) whatever the order of arrival."""
-    kinds: dict[tuple[str, str], set[str]] = defaultdict(set)
-    amounts: dict[tuple[str, str], Decimal] = {}
-    for plan in plans:
-        for kind, payload in plan.notifications:
-            reward = (payload["transaction_id"], payload["account_type"])
-            kinds[reward].add(kind)
-            amounts[reward] = Decimal(payload["amount"])
-    expected = {}
-    for reward, seen in kinds.items():
-        if "cancellation" in seen:
-            expected[reward] = (RewardEvent.State.CANCELLED, amounts[reward])
-        elif "confirmation" in seen:
-            expected[reward] = (RewardEvent.State.CONFIRMED, amounts[reward])
-        else:
-            expected[reward] = (RewardEvent.State.PENDING, amounts[reward])
-    return expected
-
-
 def rewards_check(plans: Sequence[TrafficPlan]) -> tuple[list[str], dict[str, int]]:
     """No reward applied twice: per reward event at most one entry per (bucket, sign), and its
     entries net to exactly what its final state holds; every event in the state the plan implies."""
-    expected = rewards_expected(plans)
+    # The oracle leaves a cancelled reward's amount open (tombstone or reversal); its entries
+    # must net to zero either way.
+    expected = outcome_expected(n for plan in plans for n in plan.notifications).rewards
     events = {
         (tx, kind): (pk, state, amount, review)
         for pk, tx, kind, state, amount, review in RewardEvent.objects.values_list(

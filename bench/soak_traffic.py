@@ -3,17 +3,16 @@
 Imports no Django: only the signed sender, the traffic planner and requests.
 """
 
-from __future__ import annotations
-
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import requests
 
-from bench.common import percentile
+from bench.lib.cli import percentile
+from bench.lib.processes import API_KEY, API_SECRET
 from sandbox.notification_sender import NotificationSender
 from sandbox.traffic import SimulatedMember, TrafficPlan, traffic_plan
 
@@ -161,20 +160,9 @@ class DeliveryStats:
         return sum(n for code, n in self.statuses.items() if code >= 500)
 
 
-def deliver(
-    *,
-    name: str,
-    notifications: Sequence[Notification],
-    base_url: str,
-    api_key: str,
-    secret_b64: str,
-    senders: int,
-    progress: Progress,
-    stop: threading.Event,
-    time_limit: float,
-    retry_rounds: int = 8,
-    on_round_end: Callable[[int, int], None] | None = None,
-) -> DeliveryStats:
+def deliver(*, name: str, notifications: Sequence[Notification], base_url: str, senders: int,
+            progress: Progress, stop: threading.Event, time_limit: float,
+            retry_rounds: int = 8) -> DeliveryStats:
     """Send every notification once from `senders` threads (each its own NotificationSender),
     then, as Pomelo would, send again every delivery that got a 5xx or no answer, in at most
     `retry_rounds` rounds with a growing pause. 4xx answers are final and never retried.
@@ -184,40 +172,50 @@ def deliver(
     deadline = time.monotonic() + time_limit
     progress.begin(len(notifications))
     started = time.perf_counter()
-    pending: list[Notification] = list(notifications)
-    round_no = 0
+
+    def one_round(items: Sequence[Notification], first: bool) -> list[Notification]:
+        """One pass over `items`; the ones to send again (5xx, no answer, or not tried in time)."""
+        queue, again = iter(items), []
+
+        def sender() -> None:
+            client = NotificationSender(base_url=base_url, api_key=API_KEY, secret_b64=API_SECRET,
+                                        timeout=REQUEST_TIMEOUT_SECONDS)
+            try:
+                while (item := _next(queue, lock)) is not None:
+                    if stop.is_set() or time.monotonic() > deadline:
+                        with lock:
+                            again.append(item)
+                        continue
+                    _send(client, item, stats, lock, again, first)
+                    if first:
+                        progress.advance()
+            finally:
+                client.close()
+
+        threads = [threading.Thread(target=sender, daemon=True) for _ in range(max(1, senders))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline + REQUEST_TIMEOUT_SECONDS + 10 - time.monotonic()))
+        stats.timed_out |= any(thread.is_alive() for thread in threads)
+        with lock:
+            return list(again)
+
+    pending = list(notifications)
     try:
-        while pending and not stop.is_set():
-            failed = _deliver_round(
-                pending,
-                round_no=round_no,
-                base_url=base_url,
-                api_key=api_key,
-                secret_b64=secret_b64,
-                senders=senders,
-                stats=stats,
-                lock=lock,
-                progress=progress,
-                stop=stop,
-                deadline=deadline,
-            )
+        for round_no in range(retry_rounds + 1):
+            if not pending or stop.is_set():
+                break
+            if round_no:
+                stats.retry_rounds, stats.resent = round_no, stats.resent + len(pending)
+                stop.wait(min(0.5 * 2**round_no, 8.0))  # Pomelo's retries back off too
+            pending = one_round(pending, first=round_no == 0)
             if round_no == 0:
                 stats.first_pass_elapsed = time.perf_counter() - started
                 progress.finished.set()
-            if on_round_end is not None:
-                on_round_end(round_no, len(failed))
-            if not failed:
-                pending = []
+            if time.monotonic() > deadline:
+                stats.timed_out = True
                 break
-            if round_no >= retry_rounds or time.monotonic() > deadline:
-                pending = failed
-                stats.timed_out = time.monotonic() > deadline
-                break
-            round_no += 1
-            stats.retry_rounds = round_no
-            stats.resent += len(failed)
-            stop.wait(min(0.5 * 2**round_no, 8.0))  # Pomelo's retries back off too
-            pending = failed
     finally:
         progress.finished.set()
     stats.unacknowledged = pending
@@ -225,98 +223,44 @@ def deliver(
     return stats
 
 
-def _deliver_round(
-    items: Sequence[Notification],
-    *,
-    round_no: int,
-    base_url: str,
-    api_key: str,
-    secret_b64: str,
-    senders: int,
-    stats: DeliveryStats,
-    lock: threading.Lock,
-    progress: Progress,
-    stop: threading.Event,
-    deadline: float,
-) -> list[Notification]:
-    """One pass over `items`; returns the ones to send again (5xx or no answer)."""
-    next_index = [0]
-    failed: list[Notification] = []
-    untried: list[Notification] = []
-
-    def worker() -> None:
-        sender = NotificationSender(
-            base_url=base_url, api_key=api_key, secret_b64=secret_b64, timeout=REQUEST_TIMEOUT_SECONDS
-        )
-        latencies: list[float] = []
-        try:
-            while True:
-                with lock:
-                    index = next_index[0]
-                    next_index[0] += 1
-                if index >= len(items):
-                    return
-                item = items[index]
-                if stop.is_set() or time.monotonic() > deadline:
-                    with lock:
-                        untried.append(item)
-                    continue
-                kind, payload = item
-                key = payload["idempotency_key"]
-                t0 = time.perf_counter()
-                try:
-                    response = sender.send(kind, payload)
-                    body = _json_or_none(response)
-                except requests.RequestException as exc:
-                    with lock:
-                        stats.requests += 1
-                        stats.transport_errors[type(exc).__name__] += 1
-                        failed.append(item)
-                    if round_no == 0:
-                        progress.advance()
-                    continue
-                latencies.append(time.perf_counter() - t0)
-                status = response.status_code
-                outcome = str(body.get("status")) if isinstance(body, dict) else "(not JSON)"
-                if status < 300 and isinstance(body, dict) and body.get("review"):
-                    outcome = "processed (review)"
-                with lock:
-                    stats.requests += 1
-                    stats.responses += 1
-                    if round_no == 0:
-                        stats.first_pass_responses += 1
-                    stats.statuses[status] += 1
-                    stats.outcomes[outcome] += 1
-                    if 200 <= status < 300:
-                        delivery_id = body.get("delivery_id") if isinstance(body, dict) else None
-                        stats.acks.append(Ack(kind, key, delivery_id, outcome))
-                    elif status >= 500:
-                        failed.append(item)
-                    else:
-                        stats.rejected.append((kind, key, status, response.text[:300]))
-                if round_no == 0:
-                    progress.advance()
-        finally:
-            sender.close()
-            with lock:
-                stats.latencies += latencies
-
-    threads = [
-        threading.Thread(target=worker, name=f"sender-{i}", daemon=True) for i in range(max(1, senders))
-    ]
-    for thread in threads:
-        thread.start()
-    join_deadline = deadline + REQUEST_TIMEOUT_SECONDS + 10
-    for thread in threads:
-        thread.join(timeout=max(0.0, join_deadline - time.monotonic()))
-    if any(thread.is_alive() for thread in threads):
-        stats.timed_out = True
+def _next(queue, lock: threading.Lock):
     with lock:
-        return failed + untried
+        return next(queue, None)
 
 
-def _json_or_none(response: requests.Response):
+def _send(client: NotificationSender, item: Notification, stats: DeliveryStats, lock: threading.Lock,
+          again: list[Notification], first: bool) -> None:
+    """Send one delivery and record its answer; a 5xx or no answer goes to `again`."""
+    kind, payload = item
+    started = time.perf_counter()
     try:
-        return response.json()
+        response = client.send(kind, payload)
+    except requests.RequestException as exc:
+        with lock:
+            stats.requests += 1
+            stats.transport_errors[type(exc).__name__] += 1
+            again.append(item)
+        return
+    elapsed = time.perf_counter() - started
+    try:
+        body = response.json()
     except ValueError:
-        return None
+        body = None
+    body = body if isinstance(body, dict) else {}
+    status = response.status_code
+    outcome = str(body.get("status", "(not JSON)"))
+    if status < 300 and body.get("review"):
+        outcome = "processed (review)"
+    with lock:
+        stats.latencies.append(elapsed)
+        stats.requests += 1
+        stats.responses += 1
+        stats.first_pass_responses += first
+        stats.statuses[status] += 1
+        stats.outcomes[outcome] += 1
+        if 200 <= status < 300:
+            stats.acks.append(Ack(kind, payload["idempotency_key"], body.get("delivery_id"), outcome))
+        elif status >= 500:
+            again.append(item)
+        else:
+            stats.rejected.append((kind, payload["idempotency_key"], status, response.text[:300]))

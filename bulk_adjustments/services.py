@@ -20,7 +20,7 @@ from bulk_adjustments.csv_file import BulkFileError, csv_rows_read
 from bulk_adjustments.models import BulkApproval, BulkBatch, BulkRow
 from bulk_adjustments.policies import batch_expires_at
 from bulk_adjustments.validation import Preview, preview_build
-from loyalty_backoffice.pomelo import PomeloClient
+from pomelo import PomeloClient
 from rewards.audit import audit_record
 from rewards.models import Adjustment, AuditEntry
 from rewards.services.adjustments import (

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 
 from accounts.models import Member
+from rewards.chain_links import audit_entry_append
 from rewards.models import Adjustment, AuditEntry
 
 _SECRET_WORDS = ("authorization", "token", "secret", "password", "cookie", "api_key", "apikey")
@@ -35,10 +36,11 @@ def audit_record(
     comment: str = "",
     data: dict | None = None,
 ) -> AuditEntry:
-    """Append one audit entry. Call it inside the transaction of the change it records."""
+    """Append one audit entry, linked to the chain. Call it inside the transaction of the
+    change it records, after locking that change's rows (see rewards.chain_links)."""
     if member is None and adjustment is not None:
         member = adjustment.member
-    return AuditEntry.objects.create(
+    return audit_entry_append(entry=AuditEntry(
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_name=actor.get_username() if actor is not None else "system",
@@ -49,4 +51,4 @@ def audit_record(
         to_state=to_state,
         comment=comment,
         data=secrets_removed(data or {}),
-    )
+    ))

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_pomelo_id_upper_indexes'),
-        ('rewards', '0013_audit_actions_of_bulk_adjustments'),
+        ('rewards', '0014_chain_existing_entries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

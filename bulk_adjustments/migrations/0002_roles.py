@@ -5,7 +5,7 @@ from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from loyalty_backoffice.roles import roles_sync
+from kernel.roles import roles_sync
 
 
 def sync(apps, schema_editor):
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         ("bulk_adjustments", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("rewards", "0013_audit_actions_of_bulk_adjustments"),
+        ("rewards", "0015_audit_actions_of_bulk_adjustments"),
     ]
 
     operations = [migrations.RunPython(sync, migrations.RunPython.noop)]

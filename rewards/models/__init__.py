@@ -1,5 +1,6 @@
 from rewards.models.adjustments import Adjustment, Approval
 from rewards.models.audit import AuditEntry
+from rewards.models.chain import ChainAnchor, ChainAnchorHead, ChainHead, ChainVerification
 from rewards.models.ledger import LedgerEntry, NotificationKind, RewardEvent
 from rewards.models.reconciliation import ReconciliationResult, ReconciliationRun
 
@@ -7,6 +8,10 @@ __all__ = [
     "Adjustment",
     "Approval",
     "AuditEntry",
+    "ChainAnchor",
+    "ChainAnchorHead",
+    "ChainHead",
+    "ChainVerification",
     "LedgerEntry",
     "NotificationKind",
     "ReconciliationResult",

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Member
-from rewards.append_only import AppendOnlyModel
+from kernel.append_only import AppendOnlyModel
 from rewards.models.adjustments import Adjustment
 
 
@@ -39,6 +39,8 @@ class AuditEntry(AppendOnlyModel):
         USER_PASSWORD_SET = "user_password_set", "Password set by an operator"
         LOGIN_LOCKED_OUT = "login_locked_out", "Sign-in locked out"
         LOGIN_UNLOCKED = "login_unlocked", "Sign-in unlocked"
+        # The hash chains (verify_audit).
+        CHAIN_BROKEN = "chain_broken", "Audit or ledger chain found broken"
         # Bulk credits and debits (the bulk_adjustments app); data names the batch.
         BULK_FILE_PREVIEWED = "bulk_file_previewed", "Bulk file previewed"
         BULK_BATCH_REQUESTED = "bulk_batch_requested", "Bulk batch requested"
@@ -69,6 +71,10 @@ class AuditEntry(AppendOnlyModel):
     comment = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True, help_text="Details; secrets removed.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The chain (docs/audit-chain.md): the previous entry's hash, and SHA-256 over this
+    # entry's canonical encoding with it. Set when the entry is written (rewards.audit).
+    prev_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
+    entry_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
 
     class Meta:
         verbose_name_plural = "audit entries"

@@ -7,7 +7,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts.models import Card, RewardAccount
-from rewards.append_only import AppendOnlyModel
+from kernel.append_only import AppendOnlyModel
 
 
 class NotificationKind(models.TextChoices):
@@ -84,11 +84,18 @@ class LedgerEntry(AppendOnlyModel):
     )
     description = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The account's chain (docs/audit-chain.md), set by rewards.services.ledger.ledger_post.
+    prev_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
+    entry_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
 
     class Meta:
         verbose_name_plural = "ledger entries"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["account", "bucket"])]
+        indexes = [
+            models.Index(fields=["account", "bucket"]),
+            # An account's chain in order: its head when posting, its walk when verifying.
+            models.Index(fields=["account", "id"], name="ledger_entry_account_chain"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(amount=0), name="ledger_entry_amount_not_zero"

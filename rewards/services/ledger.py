@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from accounts.models import RewardAccount
+from rewards.chain_links import ledger_entry_link
 from rewards.models import Adjustment, LedgerEntry, RewardEvent
 
 # Balance columns are numeric(18, 2): refuse to compute a balance they cannot store.
@@ -34,7 +35,9 @@ def ledger_post(
     if new_balance.copy_abs() >= BALANCE_LIMIT:
         raise LedgerOverflow(f"{field} of account {account.pk} would exceed {BALANCE_LIMIT:,.0f}")
     setattr(account, field, new_balance)
-    LedgerEntry.objects.create(
+    entry = LedgerEntry(
         account=account, bucket=bucket, amount=amount, description=description,
         reward_event=reward_event, adjustment=adjustment,
     )
+    ledger_entry_link(entry=entry)
+    entry.save(force_insert=True)

@@ -1,4 +1,5 @@
-"""Property: duplicates and any arrival order end in the same ledger as in-order delivery."""
+"""Property: duplicates and any arrival order end in the same ledger as in-order delivery, and
+that ledger is the one the benchmarks' oracle expects from the notifications alone."""
 
 from decimal import Decimal
 
@@ -8,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import RewardAccount
+from bench.lib.oracle import outcome_differences, outcome_expected
 from rewards.models import RewardEvent
 from rewards.selectors import ledger_mismatches
 from tests.conftest import notification_body
@@ -66,12 +68,27 @@ def _outcome():
     return events, accounts
 
 
+def _oracle_differences(deliveries):
+    balances = {
+        (a.member.pomelo_user_id, a.account_type): (a.pending_balance, a.available_balance)
+        for a in RewardAccount.objects.select_related("member")
+    }
+    rewards = {
+        (tx, account_type): (state, amount)
+        for tx, account_type, state, amount in RewardEvent.objects.values_list(
+            "transaction_id", "account_type", "state", "amount"
+        )
+    }
+    return outcome_differences(outcome_expected(deliveries), balances=balances, rewards=rewards)
+
+
 def _deliver(webhook, deliveries):
     with transaction.atomic():
         for kind, body in deliveries:
             response = webhook.post(kind, body)
             assert response.status_code == 200, response.content
         assert ledger_mismatches() == []
+        assert _oracle_differences(deliveries) == []
         result = _outcome()
         transaction.set_rollback(True)
     return result

@@ -4,7 +4,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import TransactionTestCase
 
-from rewards.append_only import AppendOnlyError
+from kernel.append_only import AppendOnlyError
 from rewards.audit import audit_record
 from rewards.models import AuditEntry, LedgerEntry, NotificationKind
 from rewards.notifications import RewardNotification
@@ -93,7 +93,10 @@ def test_the_flush_between_tests_gets_past_the_truncate_triggers_and_restores_th
             "SELECT tgrelid::regclass::text, tgenabled FROM pg_trigger "
             "WHERE tgname LIKE '%%_refuse_truncate' ORDER BY 1"
         )
-        assert cursor.fetchall() == [("rewards_auditentry", "O"), ("rewards_ledgerentry", "O")]
+        assert cursor.fetchall() == [
+            ("rewards_auditentry", "O"), ("rewards_chainanchor", "O"),
+            ("rewards_chainanchorhead", "O"), ("rewards_ledgerentry", "O"),
+        ]
     with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE rewards_ledgerentry")

@@ -42,15 +42,15 @@ from bulk_adjustments.services import (
     bulk_result_export_record,
     bulk_rows_retry,
 )
-from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
-from loyalty_backoffice.client_ip import client_ip
+from kernel.client_ip import client_ip
 from loyalty_backoffice.dashboard.bulk_adjustments.forms import (
     BulkCommentForm,
     BulkConfirmForm,
     BulkReviewForm,
     BulkUploadForm,
 )
-from rewards.admin.adjustments import csv_stream
+from loyalty_backoffice.dashboard.rewards.adjustments import csv_stream
+from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 
 SESSION_KEY = "bulk_adjustments.upload"
 TOKEN_SALT = "bulk_adjustments.preview"  # noqa: S105 - a namespace for signing, not a secret

@@ -1,0 +1,1 @@
+"""What the benchmark suites share: PostgreSQL, gunicorn, CPU accounting, the command line."""

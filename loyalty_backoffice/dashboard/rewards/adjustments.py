@@ -1,0 +1,505 @@
+"""Adjustments in the admin: read-only records with state-dependent buttons, the approver's
+queue, confirmation pages for every decision, totals and the CSV export for finance.
+
+The views parse input, call one service and show its answer; the services hold the rules.
+"""
+
+import csv
+import functools
+import json
+from collections.abc import Iterable, Iterator
+from functools import partial
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
+
+from kernel.client_ip import client_ip
+from loyalty_backoffice.dashboard.rewards.forms import (
+    AdjustmentCommentForm,
+    AdjustmentOutcomeForm,
+    AdjustmentReviewForm,
+)
+from loyalty_backoffice.dashboard.toolkit.filters import (
+    AccountTypeFilter,
+    ApproverFilter,
+    CreatedBetweenFilter,
+    SubmissionAttentionFilter,
+    WaitingForMyApprovalFilter,
+)
+from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
+from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
+from rewards.audit import audit_record
+from rewards.models import Adjustment, Approval, AuditEntry, ChainAnchor
+from rewards.policies import (
+    idempotency_window_end,
+    may_send_automatically,
+    negative_balance_allowed,
+)
+from rewards.selectors import (
+    adjustment_actions,
+    adjustment_approvals,
+    adjustment_balance_effect,
+    adjustment_csv_rows,
+    adjustment_history,
+    adjustment_outcome_evidence,
+    adjustment_totals,
+    adjustments_waiting_for,
+    member_recent_adjustments,
+)
+from rewards.services.adjustments import (
+    AdjustmentError,
+    adjustment_approve,
+    adjustment_cancel,
+    adjustment_decide,
+    adjustment_outcome_check_request,
+    adjustment_reject,
+    adjustment_resume,
+)
+from rewards.services.chain import chain_anchor_record
+
+State = Adjustment.State
+CSV_ROWS_PER_CHUNK = 200
+MAX_ID_DIGITS = 18  # a longer number is no id (and would overflow the database's integer)
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_safe(value: str) -> str:
+    # Spreadsheets run a cell that starts like a formula; reasons and comments are typed by
+    # staff and finance opens these files.
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    chunk: list[str] = []
+    for row in rows:
+        chunk.append(writer.writerow([csv_safe(cell) for cell in row]))
+        if len(chunk) >= CSV_ROWS_PER_CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def _outside_request_transaction(view):
+    """Run the view without ATOMIC_REQUESTS' transaction: its service commits on its own, so a
+    task run in-process (development) never runs inside the request's transaction, and the
+    page reports the state the adjustment is really in."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    return transaction.non_atomic_requests(wrapper)
+
+
+def _pretty_json(value) -> str:
+    if value in (None, "", {}):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id", "created_at", "member_link", "account_type", "direction", "amount", "state_badge",
+        "reason_code", "maker", "approvals_display", "completed_at",
+    ]
+    list_display_links = ["id", "created_at"]
+    list_filter = [
+        WaitingForMyApprovalFilter, "state", SubmissionAttentionFilter, AccountTypeFilter,
+        "direction", "reason_code",
+        ("maker", admin.RelatedOnlyFieldListFilter), ApproverFilter, CreatedBetweenFilter,
+    ]
+    search_fields = [
+        "=member__pomelo_user_id", "=card__pomelo_card_id", "=card__last_four", "member__name",
+        "=idempotency_key", "=pomelo_reference",
+    ]
+    search_help_text = (
+        "Adjustment number, member's Pomelo user id or name, card id or last four, "
+        "idempotency key or Pomelo reference."
+    )
+    # No date_hierarchy: CreatedBetweenFilter picks any period without the DISTINCT scan of
+    # the (filtered) adjustments that the hierarchy's links cost on every page.
+    list_select_related = ["member", "maker"]
+    list_per_page = 50
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    fieldsets = [
+        ("Request", {"fields": [
+            "member_link", "card", "account_type", "direction", "amount", "reason_code",
+            "reason_text", "maker", "created_at", "expires_at",
+        ]}),
+        ("Approval", {"fields": ["state", "approvals_display", "balance_override", "approved_at"]}),
+        ("Pomelo", {"fields": [
+            "first_sent_at", "idempotency_window_end", "submitted_at", "lease_expires_at",
+            "submit_attempts", "completed_at", "resolved_by", "pomelo_status_code",
+            "pomelo_reference", "idempotency_key", "failure_reason", "pomelo_request_display",
+            "pomelo_response_display",
+        ]}),
+    ]
+    readonly_fields = [
+        "member_link", "card", "account_type", "direction", "amount", "reason_code", "reason_text",
+        "maker", "created_at", "expires_at", "state", "approvals_display", "balance_override",
+        "approved_at", "first_sent_at", "idempotency_window_end", "submitted_at",
+        "lease_expires_at", "submit_attempts", "completed_at", "resolved_by",
+        "pomelo_status_code", "pomelo_reference", "idempotency_key", "failure_reason",
+        "pomelo_request_display", "pomelo_response_display",
+    ]
+
+    # --- list and detail --------------------------------------------------------------
+
+    def get_queryset(self, request):
+        given = (
+            Approval.objects.filter(adjustment=OuterRef("pk")).order_by().values("adjustment")
+            .annotate(n=Count("pk")).values("n")
+        )
+        # A subquery, not a join: totals and filters over this queryset stay one row each.
+        return super().get_queryset(request).annotate(
+            approvals_given=Coalesce(Subquery(given, output_field=IntegerField()), Value(0))
+        )
+
+    def get_ordering(self, request):
+        if request.GET.get(WaitingForMyApprovalFilter.parameter_name) == WaitingForMyApprovalFilter.MINE:
+            return ["created_at", "id"]  # the queue is served oldest first
+        return ["-created_at", "-id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        number = ascii_number(search_term.strip().removeprefix("#"), max_digits=MAX_ID_DIGITS)
+        if number is not None:
+            results |= queryset.filter(pk=number)
+        return results, may_have_duplicates
+
+    @admin.display(description="member", ordering="member__pomelo_user_id")
+    def member_link(self, obj: Adjustment):
+        url = reverse("admin:accounts_member_change", args=[obj.member_id])
+        return format_html('<a href="{}">{}</a>', url, obj.member)
+
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, obj: Adjustment):
+        return format_html(
+            '<span class="adjustment-state state-{}">{}</span>', obj.state, obj.get_state_display()
+        )
+
+    @admin.display(description="approvals")
+    def approvals_display(self, obj: Adjustment):
+        given = getattr(obj, "approvals_given", None)
+        if given is None:
+            given = obj.approvals.count()
+        return f"{given} of {obj.approvals_required}"
+
+    @admin.display(description="idempotency window ends")
+    def idempotency_window_end(self, obj: Adjustment):
+        # Until then a submission is retried and resumed automatically; after, a person decides.
+        end = idempotency_window_end(obj)
+        return formats.localize(timezone.template_localtime(end)) if end else "—"
+
+    @admin.display(description="Pomelo request")
+    def pomelo_request_display(self, obj: Adjustment):
+        text = _pretty_json(obj.pomelo_request)
+        return format_html('<pre class="pomelo-exchange">{}</pre>', text) if text else "—"
+
+    @admin.display(description="Pomelo response")
+    def pomelo_response_display(self, obj: Adjustment):
+        text = _pretty_json(obj.pomelo_response)
+        return format_html('<pre class="pomelo-exchange">{}</pre>', text) if text else "—"
+
+    def changelist_view(self, request, extra_context=None):
+        user = request.user
+        is_approver = user.has_perm("rewards.approve_adjustment")
+        queue = WaitingForMyApprovalFilter
+        extra_context = {
+            **(extra_context or {}),
+            "can_export": user.has_perm("rewards.export_adjustment"),
+            "is_approver": is_approver,
+            "queue_count": adjustments_waiting_for(user=user).count() if is_approver else None,
+            "queue_query": f"?{queue.parameter_name}={queue.MINE}",
+            "queue_active": request.GET.get(queue.parameter_name) == queue.MINE,
+        }
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        if "cl" in context:
+            context["totals"] = adjustment_totals(queryset=context["cl"].queryset)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        adjustment = self.get_object(request, unquote(object_id))
+        if adjustment is not None and self.has_view_permission(request, adjustment):
+            extra_context = {
+                **(extra_context or {}),
+                "user_actions": adjustment_actions(adjustment=adjustment, user=request.user),
+                "approvals": adjustment_approvals(adjustment=adjustment),
+                "history": adjustment_history(adjustment=adjustment),
+                "evidence": (adjustment_outcome_evidence(adjustment=adjustment)
+                             if adjustment.state == State.OUTCOME_UNKNOWN else None),
+                "window_end": idempotency_window_end(adjustment),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- decision pages -----------------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("export/", wrap(self.export_view), name="{}_{}_export".format(*info)),
+            path("<path:object_id>/review/", wrap(_outside_request_transaction(self.review_view)),
+                 name="{}_{}_review".format(*info)),
+            path("<path:object_id>/cancel/", wrap(self.cancel_view), name="{}_{}_cancel".format(*info)),
+            path("<path:object_id>/resume/", wrap(_outside_request_transaction(self.resume_view)),
+                 name="{}_{}_resume".format(*info)),
+            path("<path:object_id>/outcome/", wrap(_outside_request_transaction(self.outcome_view)),
+                 name="{}_{}_outcome".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def _adjustment(self, request, object_id) -> Adjustment:
+        adjustment = self.get_object(request, unquote(object_id))
+        if adjustment is None:
+            raise Http404(f"Adjustment {object_id!r} does not exist.")
+        if not self.has_view_permission(request, adjustment):
+            raise PermissionDenied
+        return adjustment
+
+    def _detail_redirect(self, adjustment: Adjustment) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:rewards_adjustment_change", args=[adjustment.pk]))
+
+    def _render(self, request, template: str, adjustment: Adjustment, title: str, **context):
+        if "effect" not in context:
+            context["effect"] = adjustment_balance_effect(adjustment=adjustment)
+        context.setdefault("window_end", idempotency_window_end(adjustment))
+        return TemplateResponse(request, template, {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "adjustment": adjustment,
+            "original": adjustment,
+            "has_view_permission": True,
+            "approvals": adjustment_approvals(adjustment=adjustment),
+            **context,
+        })
+
+    def review_view(self, request, object_id):
+        """Approve or reject: GET shows the request and its effect, POST decides."""
+        if not request.user.has_perm("rewards.approve_adjustment"):
+            raise PermissionDenied
+        adjustment = self._adjustment(request, object_id)
+        effect = adjustment_balance_effect(adjustment=adjustment)
+        offer_override = adjustment.direction == Adjustment.Direction.DEBIT and effect.above_available
+        form = AdjustmentReviewForm(
+            request.POST if request.method == "POST" else None, offer_override=offer_override
+        )
+        if request.method == "POST" and form.is_valid():
+            data, ip_address = form.cleaned_data, client_ip(request)
+            try:
+                if data["decision"] == "approve":
+                    adjustment = adjustment_approve(
+                        adjustment_id=adjustment.pk, approver=request.user, comment=data["comment"],
+                        override_balance=data.get("override_balance", False), ip_address=ip_address,
+                    )
+                else:
+                    adjustment = adjustment_reject(
+                        adjustment_id=adjustment.pk, approver=request.user, comment=data["comment"],
+                        ip_address=ip_address,
+                    )
+            except AdjustmentError as exc:
+                form.add_error(None, str(exc))
+                adjustment.refresh_from_db()
+                effect = adjustment_balance_effect(adjustment=adjustment)
+            else:
+                self.message_user(request, *self._state_message(adjustment, "approved"))
+                return self._detail_redirect(adjustment)
+        return self._render(
+            request, "admin/rewards/adjustment/review.html", adjustment,
+            f"Review adjustment #{adjustment.pk}",
+            form=form,
+            effect=effect,
+            negative_balance_allowed=negative_balance_allowed(),
+            user_actions=adjustment_actions(adjustment=adjustment, user=request.user),
+            recent=member_recent_adjustments(member=adjustment.member, exclude_id=adjustment.pk),
+        )
+
+    @staticmethod
+    def _state_message(adjustment: Adjustment, done: str) -> tuple[str, int]:
+        """What the person's action led to, as the adjustment now stands (a task may already
+        have run in-process): never a success where the outcome is a failure or unknown."""
+        adjustment.refresh_from_db()
+        pk = adjustment.pk
+        if adjustment.state == State.REJECTED:
+            return f"Adjustment #{pk} rejected. Nothing was sent to Pomelo.", messages.SUCCESS
+        if adjustment.state == State.PENDING_APPROVAL:
+            missing = adjustment.approvals_required - adjustment.approvals.count()
+            return (f"Your approval of adjustment #{pk} is recorded; it needs "
+                    f"{missing} more approval{'s' if missing != 1 else ''} from someone else.",
+                    messages.SUCCESS)
+        if adjustment.state == State.SUCCEEDED:
+            return f"Adjustment #{pk} {done} and applied at Pomelo.", messages.SUCCESS
+        if adjustment.state == State.FAILED:
+            return (f"Adjustment #{pk} {done}, but it ended failed: {adjustment.failure_reason}",
+                    messages.ERROR)
+        if adjustment.state == State.OUTCOME_UNKNOWN:
+            return (f"Adjustment #{pk} {done}, but its outcome at Pomelo is unknown: "
+                    f"{adjustment.failure_reason}", messages.WARNING)
+        if adjustment.state == State.SUBMITTING and adjustment.failure_reason:
+            return (f"Adjustment #{pk} {done}; its attempt failed and it will be sent again: "
+                    f"{adjustment.failure_reason}", messages.WARNING)
+        return (f"Adjustment #{pk} {done}; it is being sent to Pomelo. This page shows the "
+                "outcome once Pomelo has answered.", messages.INFO)
+
+    def cancel_view(self, request, object_id):
+        """The maker withdraws their own pending request."""
+        adjustment = self._adjustment(request, object_id)
+        if adjustment.maker_id != request.user.pk:
+            raise PermissionDenied
+        return self._comment_action(
+            request, adjustment,
+            act=partial(adjustment_cancel, adjustment_id=adjustment.pk, maker=request.user),
+            template="admin/rewards/adjustment/cancel.html",
+            title=f"Cancel adjustment #{adjustment.pk}",
+            done=lambda a: f"Adjustment #{a.pk} cancelled. Nothing was sent to Pomelo.",
+        )
+
+    def resume_view(self, request, object_id):
+        """Have a submission whose lease is over picked up now: sent again with its key inside
+        the idempotency window, or handed to an approver's decision past it."""
+        user = request.user
+        if not (user.has_perm("rewards.approve_adjustment") or user.has_perm("rewards.retry_adjustment")):
+            raise PermissionDenied
+        adjustment = self._adjustment(request, object_id)
+        return self._comment_action(
+            request, adjustment,
+            act=partial(adjustment_resume, adjustment_id=adjustment.pk, actor=user),
+            template="admin/rewards/adjustment/resume.html",
+            title=f"Resume adjustment #{adjustment.pk}",
+            done=lambda a: self._state_message(a, "resumed"),
+            may_resend=adjustment.state != State.SUBMITTING or self._inside_window(adjustment),
+        )
+
+    @staticmethod
+    def _inside_window(adjustment: Adjustment) -> bool:
+        return may_send_automatically(adjustment, at=timezone.now())
+
+    def outcome_view(self, request, object_id):
+        """An adjustment whose outcome is unknown: the balance at Pomelo beside the expected
+        change, and the approver's decision (re-send, or close as applied or not applied)."""
+        user = request.user
+        if not user.has_perm("rewards.approve_adjustment"):
+            raise PermissionDenied
+        adjustment = self._adjustment(request, object_id)
+        here = reverse("admin:rewards_adjustment_outcome", args=[adjustment.pk])
+        if request.method == "POST" and "check_balance" in request.POST:
+            try:
+                adjustment_outcome_check_request(
+                    adjustment_id=adjustment.pk, actor=user, ip_address=client_ip(request)
+                )
+            except AdjustmentError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, "Balance check at Pomelo requested: its answer shows "
+                                  "here once Pomelo has given it.", messages.INFO)
+            return HttpResponseRedirect(here)
+        form = AdjustmentOutcomeForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            decision = form.cleaned_data["decision"]
+            try:
+                adjustment = adjustment_decide(
+                    adjustment_id=adjustment.pk, approver=user, decision=decision,
+                    comment=form.cleaned_data["comment"], ip_address=client_ip(request),
+                )
+            except AdjustmentError as exc:
+                form.add_error(None, str(exc))
+                adjustment.refresh_from_db()
+            else:
+                done = {"resend": "re-sent with the same idempotency key",
+                        "applied": "closed as applied; the ledger booked it",
+                        "not_applied": "closed as not applied"}[decision]
+                if decision == "not_applied":
+                    adjustment.refresh_from_db()
+                    self.message_user(request, f"Adjustment #{adjustment.pk} {done}. Nothing was "
+                                      "booked; a new request can follow.", messages.SUCCESS)
+                else:
+                    self.message_user(request, *self._state_message(adjustment, done))
+                return self._detail_redirect(adjustment)
+        return self._render(
+            request, "admin/rewards/adjustment/outcome.html", adjustment,
+            f"Outcome of adjustment #{adjustment.pk}",
+            form=form, evidence=adjustment_outcome_evidence(adjustment=adjustment),
+            user_actions=adjustment_actions(adjustment=adjustment, user=user),
+        )
+
+    def _comment_action(self, request, adjustment, *, act, template, title, done, **context):
+        """A confirmation page with an optional comment: GET shows it, POST calls `act`.
+        `done` gives the message for the result, text or (text, level)."""
+        form = AdjustmentCommentForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                adjustment = act(comment=form.cleaned_data["comment"], ip_address=client_ip(request))
+            except AdjustmentError as exc:
+                form.add_error(None, str(exc))
+                adjustment.refresh_from_db()
+            else:
+                message = done(adjustment)
+                text, level = message if isinstance(message, tuple) else (message, messages.SUCCESS)
+                self.message_user(request, text, level)
+                return self._detail_redirect(adjustment)
+        return self._render(
+            request, template, adjustment, title,
+            form=form, user_actions=adjustment_actions(adjustment=adjustment, user=request.user),
+            **context,
+        )
+
+    # --- finance ------------------------------------------------------------------------
+
+    def export_view(self, request):
+        """The list's filtered set as CSV, streamed; the export itself is audited."""
+        if not (request.user.has_perm("rewards.export_adjustment") and self.has_view_permission(request)):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters as exc:
+            self.message_user(
+                request, f"Nothing was exported: the filters are not valid ({exc}).", messages.ERROR
+            )
+            return HttpResponseRedirect(reverse("admin:rewards_adjustment_changelist"))
+        filters = {
+            key: values[0] if len(values) == 1 else values for key, values in request.GET.lists()
+        }
+        # Every finance export anchors the chain heads (docs/audit-chain.md), before the audit
+        # entry so that its scan of the ledger holds no lock.
+        chain_anchor_record(reason=ChainAnchor.Reason.EXPORT, actor=request.user,
+                            note="adjustments CSV")
+        audit_record(
+            action=AuditEntry.Action.CSV_EXPORTED, actor=request.user, ip_address=client_ip(request),
+            data={"export": "adjustments", "filters": filters, "rows": changelist.result_count},
+        )
+        response = StreamingHttpResponse(
+            csv_stream(adjustment_csv_rows(queryset=changelist.queryset)),
+            content_type="text/csv; charset=utf-8",
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="adjustments-{stamp}.csv"'
+        return response

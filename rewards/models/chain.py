@@ -1,0 +1,102 @@
+"""Hash chains over the audit trail and the ledger: the audit chain's head, anchors, checks.
+
+docs/audit-chain.md explains the chains; rewards/chain.py computes the hashes.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from kernel.append_only import AppendOnlyModel
+
+
+class ChainHead(models.Model):
+    """The last entry of a chain. Its row lock serialises appends to the audit chain, so two
+    transactions never link to the same previous entry; it also lets the check notice entries
+    removed from the end."""
+
+    AUDIT = "audit"
+
+    name = models.CharField(max_length=32, unique=True)
+    entry_id = models.BigIntegerField(null=True, blank=True)
+    entry_hash = models.CharField(max_length=64)
+    length = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} head #{self.entry_id} ({self.length} entries)"
+
+
+class ChainAnchor(AppendOnlyModel):
+    """The heads of both chains at one moment, recorded each day and on every finance export.
+
+    A later rewrite of the whole chain (every hash recomputed) still fails against an anchor
+    taken before it; copies of the digest kept outside the database make the anchors
+    themselves checkable.
+    """
+
+    class Reason(models.TextChoices):
+        DAILY = "daily", "Daily"
+        EXPORT = "export", "Finance export"
+        MANUAL = "manual", "On request"
+
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    audit_entry_id = models.BigIntegerField(null=True, blank=True)
+    audit_hash = models.CharField(max_length=64)
+    audit_length = models.BigIntegerField()
+    ledger_accounts = models.BigIntegerField(help_text="Reward accounts with ledger entries.")
+    ledger_heads_recorded = models.BigIntegerField(
+        help_text="Account heads recorded with this anchor: those moved since the last one."
+    )
+    digest = models.CharField(
+        max_length=64, help_text="SHA-256 over the audit head and every account's ledger head."
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"anchor #{self.pk} {self.created_at:%Y-%m-%d %H:%M} {self.digest[:12]}…"
+
+
+class ChainAnchorHead(AppendOnlyModel):
+    """One reward account's ledger head as an anchor saw it. No foreign key to the entry: the
+    check must still report it when someone has removed that entry."""
+
+    anchor = models.ForeignKey(ChainAnchor, on_delete=models.PROTECT, related_name="heads")
+    account_id = models.BigIntegerField()
+    entry_id = models.BigIntegerField(db_index=True)
+    entry_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"account {self.account_id} head #{self.entry_id}"
+
+
+class ChainVerification(models.Model):
+    """One run of `verify_audit`: when, and what it found."""
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    sound = models.BooleanField(null=True, help_text="Empty while the check runs.")
+    audit_entries = models.BigIntegerField(default=0)
+    ledger_entries = models.BigIntegerField(default=0)
+    ledger_accounts = models.BigIntegerField(default=0)
+    anchors_checked = models.BigIntegerField(default=0)
+    problems = models.JSONField(
+        default=list, blank=True,
+        help_text="The first broken link of each chain: entry, expected and found hash.",
+    )
+    seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        result = {True: "sound", False: "BROKEN", None: "running"}[self.sound]
+        return f"check {self.started_at:%Y-%m-%d %H:%M} {result}"
