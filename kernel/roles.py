@@ -11,6 +11,7 @@ ROLES = {
         "accounts.view_balancesnapshot", "accounts.check_balance",
         "rewards.view_rewardevent", "rewards.view_ledgerentry",
         "rewards.view_adjustment", "rewards.add_adjustment",
+        "bulk_adjustments.view_bulkbatch", "bulk_adjustments.add_bulkbatch",
     ],
     "Approver": [
         "accounts.view_member", "accounts.view_card", "accounts.view_rewardaccount",
@@ -18,6 +19,8 @@ ROLES = {
         "rewards.view_rewardevent", "rewards.view_ledgerentry",
         "rewards.view_adjustment", "rewards.approve_adjustment", "rewards.retry_adjustment",
         "rewards.view_approval", "rewards.view_auditentry", "rewards.view_chainverification",
+        "bulk_adjustments.view_bulkbatch", "bulk_adjustments.approve_bulkbatch",
+        "bulk_adjustments.retry_bulkbatch",
     ],
     "Finance auditor": [
         "accounts.view_member", "accounts.view_card", "accounts.view_rewardaccount",
@@ -27,6 +30,7 @@ ROLES = {
         "rewards.view_reconciliationrun", "rewards.view_reconciliationresult",
         "rewards.view_chainanchor", "rewards.view_chainverification",
         "webhooks.view_delivery",
+        "bulk_adjustments.view_bulkbatch", "bulk_adjustments.export_bulkbatch",
     ],
     "Administrator": [
         "accounts.view_member", "accounts.change_member", "accounts.view_card",

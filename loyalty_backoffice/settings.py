@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "accounts",
     "rewards",
     "webhooks",
+    "bulk_adjustments",
     "sandbox",
     # Sign-in throttling, and staff accounts managed within the roles (after the apps whose
     # permissions the roles name: it syncs the roles after every migrate).
@@ -314,6 +315,17 @@ if not 0 < ADJUSTMENT_SUBMISSION_LEASE_SECONDS < ADJUSTMENT_IDEMPOTENCY_WINDOW_S
 # Whether Pomelo lets a burn take a balance below zero. When it does not, a debit above the
 # available balance is refused at request and at approval, and no override is offered.
 POMELO_ALLOWS_NEGATIVE_BALANCE = env.bool("POMELO_ALLOWS_NEGATIVE_BALANCE", default=False)
+
+# --- Bulk adjustments (a CSV file of credits and debits under one approval) ----------------------
+BULK_ADJUSTMENT_MAX_ROWS = env.int("BULK_ADJUSTMENT_MAX_ROWS", default=10_000)
+BULK_ADJUSTMENT_MAX_FILE_BYTES = env.int("BULK_ADJUSTMENT_MAX_FILE_BYTES", default=2 * 1024 * 1024)
+# How many of a batch's adjustments the worker sends to Pomelo at once.
+BULK_ADJUSTMENT_SUBMIT_CONCURRENCY = env.int("BULK_ADJUSTMENT_SUBMIT_CONCURRENCY", default=4)
+if min(BULK_ADJUSTMENT_MAX_ROWS, BULK_ADJUSTMENT_MAX_FILE_BYTES, BULK_ADJUSTMENT_SUBMIT_CONCURRENCY) < 1:
+    raise ImproperlyConfigured(
+        "BULK_ADJUSTMENT_MAX_ROWS, BULK_ADJUSTMENT_MAX_FILE_BYTES and "
+        "BULK_ADJUSTMENT_SUBMIT_CONCURRENCY must be positive."
+    )
 
 # --- Staff sign-in and accounts ----------------------------------------------------------------
 # django-axes counts failed sign-ins per username and client address (our own rule,

@@ -1,0 +1,1 @@
+"""The staff pages, one package per area."""

@@ -5,9 +5,10 @@ the project's admin AppConfig once every app is ready.
 """
 
 from loyalty_backoffice.dashboard.accounts import admin as accounts_admin
+from loyalty_backoffice.dashboard.bulk_adjustments import admin as bulk_adjustments_admin
 from loyalty_backoffice.dashboard.rewards import adjustments, audit, chain, ledger, reconciliation
 from loyalty_backoffice.dashboard.staff import admin as staff_admin
 from loyalty_backoffice.dashboard.webhooks import admin as webhooks_admin
 
-__all__ = ["accounts_admin", "adjustments", "audit", "chain", "ledger", "reconciliation",
-           "staff_admin", "webhooks_admin"]
+__all__ = ["accounts_admin", "adjustments", "audit", "bulk_adjustments_admin", "chain", "ledger",
+           "reconciliation", "staff_admin", "webhooks_admin"]

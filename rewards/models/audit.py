@@ -41,6 +41,17 @@ class AuditEntry(AppendOnlyModel):
         LOGIN_UNLOCKED = "login_unlocked", "Sign-in unlocked"
         # The hash chains (verify_audit).
         CHAIN_BROKEN = "chain_broken", "Audit or ledger chain found broken"
+        # Bulk credits and debits (the bulk_adjustments app); data names the batch.
+        BULK_FILE_PREVIEWED = "bulk_file_previewed", "Bulk file previewed"
+        BULK_BATCH_REQUESTED = "bulk_batch_requested", "Bulk batch requested"
+        BULK_BATCH_APPROVED = "bulk_batch_approved", "Bulk batch approval given"
+        BULK_BATCH_REJECTED = "bulk_batch_rejected", "Bulk batch rejected"
+        BULK_BATCH_CANCELLED = "bulk_batch_cancelled", "Bulk batch cancelled"
+        BULK_BATCH_EXPIRED = "bulk_batch_expired", "Bulk batch expired"
+        BULK_ROW_NOT_CREATED = "bulk_row_not_created", "Bulk row's adjustment not created"
+        BULK_BATCH_PROCESSED = "bulk_batch_processed", "Bulk batch processed"
+        BULK_ROWS_RETRIED = "bulk_rows_retried", "Bulk batch's failed rows retried"
+        BULK_RESULT_EXPORTED = "bulk_result_exported", "Bulk batch result downloaded"
 
     action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
     actor = models.ForeignKey(

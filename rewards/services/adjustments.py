@@ -266,8 +266,13 @@ def adjustment_approve(
     comment: str,
     override_balance: bool = False,
     ip_address: str | None = None,
+    enqueue_submission: bool = True,
 ) -> Adjustment:
-    """Record one approval; with enough of them, approve and enqueue the Pomelo call."""
+    """Record one approval; with enough of them, approve and enqueue the Pomelo call.
+
+    `enqueue_submission=False` is for a caller that submits the adjustment itself (a bulk
+    batch's worker, which bounds how many calls run at once); the sweep still resumes it if
+    that caller dies."""
     with transaction.atomic():
         adjustment = _locked(adjustment_id)
         if _expire_if_overdue(adjustment, now=timezone.now()):
@@ -275,14 +280,17 @@ def adjustment_approve(
         else:
             expired = False
             _approve_locked(adjustment, approver=approver, comment=comment,
-                            override_balance=override_balance, ip_address=ip_address)
+                            override_balance=override_balance, ip_address=ip_address,
+                            enqueue_submission=enqueue_submission)
     if expired:
         # Outside the block so the expiry commits; the approval is refused.
         raise AdjustmentError(f"Adjustment #{adjustment_id} expired before it was approved.")
     return adjustment
 
 
-def _approve_locked(adjustment, *, approver, comment, override_balance, ip_address) -> None:
+def _approve_locked(
+    adjustment, *, approver, comment, override_balance, ip_address, enqueue_submission=True
+) -> None:
     comment = _checker_validate(adjustment, approver=approver, comment=comment, verb="approve")
     if adjustment.approvals.filter(approver=approver).exists():
         raise AdjustmentError(
@@ -320,7 +328,8 @@ def _approve_locked(adjustment, *, approver, comment, override_balance, ip_addre
     _transition(adjustment, State.APPROVED, actor=approver, ip_address=ip_address,
                 action=Action.ADJUSTMENT_APPROVED, comment=comment, data=data,
                 update_fields=["approved_at"])
-    _enqueue_submission(adjustment)
+    if enqueue_submission:
+        _enqueue_submission(adjustment)
 
 
 @transaction.atomic

@@ -1,0 +1,149 @@
+"""A batch of credits and debits uploaded as one CSV file and approved once.
+
+The batch holds every line of the file (invalid ones with their error, so the result lists the
+whole file). Once the batch is approved each valid row becomes its own adjustment, with its own
+idempotency key, and follows the single-adjustment life from there.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Card, Member
+from rewards.models import Adjustment
+
+
+class BatchTransitionError(Exception):
+    pass
+
+
+class BulkBatch(models.Model):
+    class State(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        # Approved: its rows are turned into adjustments and submitted by the worker.
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    TRANSITIONS = {
+        State.PENDING_APPROVAL: {State.APPROVED, State.REJECTED, State.CANCELLED, State.EXPIRED},
+    }
+
+    maker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bulk_batches_made"
+    )
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the uploaded file.")
+    file_size = models.PositiveIntegerField()
+    row_count = models.PositiveIntegerField(help_text="Data lines in the file.")
+    valid_count = models.PositiveIntegerField()
+    totals = models.JSONField(
+        default=dict, help_text="Valid rows' count and sum per account type and direction."
+    )
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.PENDING_APPROVAL, db_index=True
+    )
+    approvals_required = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField()
+    approved_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was rejected, cancelled or expired."
+    )
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker last finished a pass over its rows."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "bulk batch"
+        verbose_name_plural = "bulk batches"
+        constraints = [
+            # A double-click on Confirm (or two tabs) must not queue the same file twice.
+            models.UniqueConstraint(
+                fields=["file_sha256"], condition=models.Q(state="pending_approval"),
+                name="bulk_batch_one_pending_per_file",
+            ),
+        ]
+        permissions = [
+            ("approve_bulkbatch", "Can approve or reject bulk batches"),
+            ("retry_bulkbatch", "Can retry a bulk batch's failed rows"),
+            ("export_bulkbatch", "Can download a bulk batch's result CSV"),
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._persisted_state = self.state if self.pk else None
+
+    def __str__(self) -> str:
+        return f"Batch #{self.pk} · {self.file_name} · {self.get_state_display()}"
+
+    def save(self, *args, **kwargs):
+        if self._persisted_state is None and self.state != self.State.PENDING_APPROVAL:
+            raise BatchTransitionError("a new batch starts pending approval")
+        if self._persisted_state is not None and self.state != self._persisted_state:
+            if self.state not in self.TRANSITIONS.get(self._persisted_state, set()):
+                raise BatchTransitionError(
+                    f"batch #{self.pk} cannot go from {self._persisted_state} to {self.state}"
+                )
+        super().save(*args, **kwargs)
+        self._persisted_state = self.state
+
+    def delete(self, *args, **kwargs):
+        raise BatchTransitionError("batches are never deleted")
+
+
+class BulkApproval(models.Model):
+    batch = models.ForeignKey(BulkBatch, on_delete=models.PROTECT, related_name="approvals")
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bulk_approvals_given"
+    )
+    comment = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "approver"], name="bulk_approval_one_per_approver"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approver} approved batch #{self.batch_id}"
+
+
+class BulkRow(models.Model):
+    batch = models.ForeignKey(BulkBatch, on_delete=models.PROTECT, related_name="rows")
+    line = models.PositiveIntegerField(help_text="Line number in the file (the header is line 1).")
+    # The cells as uploaded, for the result file.
+    pomelo_user_id = models.CharField(max_length=64, blank=True)
+    pomelo_card_id = models.CharField(max_length=64, blank=True)
+    account_type = models.CharField(max_length=32, blank=True)
+    direction = models.CharField(max_length=8, blank=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    reason_code = models.CharField(max_length=16, blank=True)
+    reason_text = models.TextField(blank=True)
+    valid = models.BooleanField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Invalid rows: the validation error. Valid rows: why the adjustment could not be created
+    # (cleared by a retry).
+    error = models.TextField(blank=True)
+    adjustment = models.OneToOneField(
+        Adjustment, on_delete=models.PROTECT, null=True, blank=True, related_name="bulk_row"
+    )
+    # Adjustments of earlier attempts (failed), oldest first; a retry creates a new one.
+    previous_adjustments = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["batch", "line"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "line"], name="bulk_row_one_per_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Batch #{self.batch_id} line {self.line}"

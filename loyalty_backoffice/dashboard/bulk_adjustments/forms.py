@@ -1,0 +1,22 @@
+from django import forms
+
+
+class BulkUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8 CSV with the columns pomelo_user_id or card_id, account_type, direction, "
+                  "amount, reason_code, reason_text. Nothing is kept until you confirm the preview.",
+    )
+
+
+class BulkConfirmForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput)
+
+
+class BulkReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Required.")
+
+
+class BulkCommentForm(forms.Form):
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
