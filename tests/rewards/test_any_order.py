@@ -13,6 +13,7 @@ from accounts.models import RewardAccount
 from bench.lib.oracle import outcome_differences, outcome_expected
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import ledger_mismatches
+from rewards.services.chain import chains_check
 from tests.conftest import notification_body
 from webhooks.inbox import inbox_batch_apply
 from webhooks.models import Delivery
@@ -103,6 +104,9 @@ def _deliver(webhook, deliveries, batch_size=None):
                 # Applied set-wise: the one-by-one fallback would hide a batch-path mistake.
                 assert not report.one_by_one, report
             assert not Delivery.objects.filter(outcome=Delivery.Outcome.RECEIVED).exists()
+            # Entries inserted in bulk are still linked, account by account, into sound chains.
+            report = chains_check()
+            assert report.sound, report.problems
         assert ledger_mismatches() == []
         assert _oracle_differences(deliveries) == []
         result = _outcome()

@@ -11,6 +11,7 @@ from django.test import Client
 
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import ledger_mismatches
+from rewards.services.chain import chains_check
 from tests.conftest import WebhookSender, balances, notification_body
 from webhooks.inbox_worker import InboxWaker, inbox_work
 from webhooks.models import Delivery
@@ -88,6 +89,8 @@ def test_several_workers_apply_each_delivery_once(stored):
         for bucket, amount in held.items():
             assert sums.get((event.pk, bucket), Decimal("0")) == amount, (event, bucket)
     assert ledger_mismatches() == []
+    report = chains_check()
+    assert report.sound, report.problems
 
 
 def test_the_waker_hears_an_insert_from_another_connection(stored):
