@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from bulk_adjustments.csv_file import COLUMNS
 from bulk_adjustments.models import BulkBatch, BulkRow
+from kernel import permissions as perms
 from rewards.models import Adjustment, AuditEntry
 
 AS = Adjustment.State
@@ -142,10 +143,10 @@ def batch_actions(
     approved = batch.state == BulkBatch.State.APPROVED
     return {
         "can_review": pending and batch.maker_id != user.pk
-        and user.has_perm("bulk_adjustments.approve_bulkbatch")
+        and user.has_perm(perms.APPROVE_BULK_BATCH)
         and not batch.approvals.filter(approver=user).exists(),
         "can_cancel": pending and batch.maker_id == user.pk,
-        "can_retry": approved and user.has_perm("bulk_adjustments.retry_bulkbatch")
+        "can_retry": approved and user.has_perm(perms.RETRY_BULK_BATCH)
         and progress is not None and progress.retryable > 0,
-        "can_export": user.has_perm("bulk_adjustments.export_bulkbatch"),
+        "can_export": user.has_perm(perms.EXPORT_BULK_BATCH),
     }

@@ -20,6 +20,7 @@ from bulk_adjustments.csv_file import BulkFileError, csv_rows_read
 from bulk_adjustments.models import BulkApproval, BulkBatch, BulkRow
 from bulk_adjustments.policies import batch_expires_at
 from bulk_adjustments.validation import Preview, preview_build
+from kernel import permissions as perms
 from pomelo import PomeloClient
 from rewards.audit import audit_record
 from rewards.models import Adjustment, AuditEntry
@@ -49,7 +50,7 @@ def _audit(*, action: str, actor, batch: BulkBatch | None, ip_address=None, from
 
 
 def _maker_check(maker: AbstractBaseUser) -> None:
-    if not (maker.has_perm("bulk_adjustments.add_bulkbatch") and maker.has_perm("rewards.add_adjustment")):
+    if not (maker.has_perm(perms.ADD_BULK_BATCH) and maker.has_perm(perms.ADD_ADJUSTMENT)):
         raise BulkBatchError("You do not have permission to upload bulk adjustments.")
 
 
@@ -165,7 +166,7 @@ def _expire_if_overdue(batch: BulkBatch, *, now) -> bool:
 
 
 def _checker_validate(batch: BulkBatch, *, approver, comment: str, verb: str) -> str:
-    if not approver.has_perm("bulk_adjustments.approve_bulkbatch"):
+    if not approver.has_perm(perms.APPROVE_BULK_BATCH):
         raise BulkBatchError(f"You do not have permission to {verb} bulk batches.")
     if batch.maker_id == approver.pk:
         raise BulkBatchError(f"You uploaded batch #{batch.pk}; you cannot {verb} it.")
@@ -381,7 +382,7 @@ def bulk_rows_retry(
     """Give the batch's failed rows a new attempt: a new adjustment with a new idempotency key
     each (the failed one is final: Pomelo refused it, or it was closed as not applied). Rows
     that succeeded, or are still under way, are not touched. Returns the lines retried."""
-    if not actor.has_perm("bulk_adjustments.retry_bulkbatch"):
+    if not actor.has_perm(perms.RETRY_BULK_BATCH):
         raise BulkBatchError("You do not have permission to retry a batch's rows.")
     with transaction.atomic(durable=True):
         batch = _locked(batch_id)
@@ -417,7 +418,7 @@ def _retryable() -> Q:
 def bulk_result_export_record(
     *, batch: BulkBatch, actor: AbstractBaseUser, ip_address: str | None = None
 ) -> None:
-    if not actor.has_perm("bulk_adjustments.export_bulkbatch"):
+    if not actor.has_perm(perms.EXPORT_BULK_BATCH):
         raise BulkBatchError("You do not have permission to download a batch's result.")
     with transaction.atomic(durable=True):
         _audit(action=Action.BULK_RESULT_EXPORTED, actor=actor, batch=batch, ip_address=ip_address,

@@ -26,6 +26,13 @@ VIEW_RECONCILIATION_RUN = "rewards.view_reconciliationrun"
 VIEW_RECONCILIATION_RESULT = "rewards.view_reconciliationresult"
 ADD_RECONCILIATION_RUN = "rewards.add_reconciliationrun"
 
+# bulk adjustments
+VIEW_BULK_BATCH = "bulk_adjustments.view_bulkbatch"
+ADD_BULK_BATCH = "bulk_adjustments.add_bulkbatch"
+APPROVE_BULK_BATCH = "bulk_adjustments.approve_bulkbatch"
+RETRY_BULK_BATCH = "bulk_adjustments.retry_bulkbatch"
+EXPORT_BULK_BATCH = "bulk_adjustments.export_bulkbatch"
+
 # webhooks
 VIEW_DELIVERY = "webhooks.view_delivery"
 REPROCESS_DELIVERY = "webhooks.reprocess_delivery"

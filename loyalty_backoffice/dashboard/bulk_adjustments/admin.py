@@ -42,6 +42,7 @@ from bulk_adjustments.services import (
     bulk_result_export_record,
     bulk_rows_retry,
 )
+from kernel import permissions as perms
 from kernel.client_ip import client_ip
 from loyalty_backoffice.dashboard.bulk_adjustments.forms import (
     BulkCommentForm,
@@ -86,7 +87,7 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}),
-                         "can_upload": request.user.has_perm("bulk_adjustments.add_bulkbatch")}
+                         "can_upload": request.user.has_perm(perms.ADD_BULK_BATCH)}
         return super().changelist_view(request, extra_context)
 
     def get_urls(self):
@@ -128,7 +129,7 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # --- upload, preview, confirm ------------------------------------------------------------
 
     def upload_view(self, request):
-        if not request.user.has_perm("bulk_adjustments.add_bulkbatch"):
+        if not request.user.has_perm(perms.ADD_BULK_BATCH):
             raise PermissionDenied
         form = BulkUploadForm(request.POST or None, request.FILES or None)
         problems = []
@@ -169,7 +170,7 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return settings.BULK_ADJUSTMENT_MAX_FILE_BYTES
 
     def confirm_view(self, request):
-        if not request.user.has_perm("bulk_adjustments.add_bulkbatch"):
+        if not request.user.has_perm(perms.ADD_BULK_BATCH):
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:bulk_adjustments_bulkbatch_upload"))
@@ -227,7 +228,7 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
     def review_view(self, request, object_id):
-        if not request.user.has_perm("bulk_adjustments.approve_bulkbatch"):
+        if not request.user.has_perm(perms.APPROVE_BULK_BATCH):
             raise PermissionDenied
         batch = self._batch(request, object_id)
         form = BulkReviewForm(request.POST if request.method == "POST" else None)
@@ -265,7 +266,7 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                             actions=batch_actions(batch=batch, user=request.user))
 
     def retry_view(self, request, object_id):
-        if not request.user.has_perm("bulk_adjustments.retry_bulkbatch"):
+        if not request.user.has_perm(perms.RETRY_BULK_BATCH):
             raise PermissionDenied
         batch = self._batch(request, object_id)
         form = BulkCommentForm(request.POST if request.method == "POST" else None)
