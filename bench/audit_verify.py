@@ -2,11 +2,11 @@
 
 Run from the project root:
 
-    .venv/bin/python bench/audit_verify.py [--members 100000] [--events 1000000] [--adjustments 50000]
+    .venv/bin/python -m bench.audit_verify [--members 100000] [--events 1000000] [--adjustments 50000]
 
 What it does, talking only to PostgreSQL on 127.0.0.1:5432 (user postgres):
   1. drops and creates `loyalty_chain_small` and `loyalty_chain`, migrates them and fills them
-     with bench/scale_fill.py's generator (the data set of bench/admin_scale.py, without its
+     with bench/scale_fill.py's generator (the data set of `bench.admin_scale`, without its
      webhook deliveries and reconciliation runs, which hold no chained rows: the big one at
      the given scale, the baseline at 1/100). The fill writes rows by COPY, without hashes, so
      each is then chained by the code of the migration that chained existing rows (rewards
@@ -25,25 +25,17 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shlex
 import statistics
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# `python bench/audit_verify.py` puts bench/ first on sys.path, where bench/webhooks.py would
-# shadow the app's `webhooks` package. Use the project root instead.
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-
-from bench import webhooks as bench  # noqa: E402
-from bench.common import database_name_ok, limits_enforce, sigterm_as_interrupt  # noqa: E402
-from bench.scale_fill import FillReport, Scale, _Generator, _Timer  # noqa: E402 - its neighbour
+from bench.lib import cli
+from bench.lib.pg import database_connect, database_name_ok, database_recreate
+from bench.lib.processes import ROOT, app_env, manage
+from bench.scale_fill import FillReport, Scale, _Generator, _Timer  # its neighbour's steps
 
 MAX_MEMORY_RATIO = 1.5
 CHAIN_SCRIPT = """
@@ -77,24 +69,20 @@ def chain_tables_fill(conn, scale: Scale) -> tuple[int, float]:
     return report.total_rows, report.total_seconds
 
 
-def app_env(database: str) -> dict[str, str]:
-    return bench.app_env(types.SimpleNamespace(database=database, conn_max_age=0))
-
-
 def prepare(name: str, scale: Scale, *, reuse: bool) -> None:
     env = app_env(name)
     if reuse:
-        migrated = bench.manage(env, "migrate", "--noinput")
+        migrated = manage(env, "migrate", "--noinput")
         if migrated.returncode != 0:
             raise RuntimeError(migrated.stdout + migrated.stderr)
         print(f"  reusing {name}")
         return
     print(f"  creating {name}, migrating, filling {scale}")
-    bench.database_recreate(name)
-    migrated = bench.manage(env, "migrate", "--noinput")
+    database_recreate(name)
+    migrated = manage(env, "migrate", "--noinput")
     if migrated.returncode != 0:
         raise RuntimeError(migrated.stdout + migrated.stderr)
-    with bench.database_connect(name) as conn:
+    with database_connect(name) as conn:
         rows, seconds = chain_tables_fill(conn, scale)
     print(f"  filled {rows:,} rows in {seconds:.1f} s; chaining them")
     chained = subprocess.run(
@@ -146,9 +134,10 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="verify_audit runs per database")
     parser.add_argument("--small-factor", type=int, default=100)
     parser.add_argument("--database", default="loyalty_chain")
-    parser.add_argument("--small-database", default="loyalty_chain_small")
+    parser.add_argument("--small-database", default="", help="default: --database + _small")
     parser.add_argument("--reuse", action="store_true", help="measure existing databases again")
     args = parser.parse_args(argv)
+    args.small_database = args.small_database or f"{args.database}_small"
     limits = [
         (1_000 <= args.members <= 10_000_000, "--members must be 1000..10000000"),
         (0 <= args.events <= 100_000_000, "--events must be 0..100000000"),
@@ -159,13 +148,15 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     ]
     for name in (args.database, args.small_database):
         limits.append((database_name_ok(name), "databases: plain names, not CI's or postgres"))
-    limits_enforce(parser, limits)
+    for ok, message in limits:
+        if not ok:
+            parser.error(message)
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
-    sigterm_as_interrupt()
+    load_before = os.getloadavg()[0]
     os.chdir(ROOT)
     scale = Scale(members=args.members, events=args.events, adjustments=args.adjustments,
                   deliveries=args.deliveries, snapshots=args.snapshots, seed=args.seed)
@@ -184,8 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     print()
-    print(f"command: {shlex.join(sys.orig_argv)}")
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    cli.header_print("bench.audit_verify", args, load_before)
     summary = {}
     for key in ("small", "big"):
         first = runs[key][0]
@@ -212,4 +202,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.suite_run(main)

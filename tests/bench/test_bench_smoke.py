@@ -60,3 +60,10 @@ def test_soak_passes_every_check_at_a_tiny_size():
                  "--db-workers", "1", "--fail-percent", "0", "--drop-after-apply", "0", "--delay-ms", "0")
     assert "SOAK PASSED" in out, out[-3000:]
     assert "first pass" in out and "latency p50 / p99" in out
+
+
+def test_audit_verify_finds_both_chains_sound_on_the_fill():
+    out = _suite("bench.audit_verify", "--members", "1000", "--events", "2000", "--adjustments", "1000",
+                 "--deliveries", "0", "--snapshots", "10", "--small-factor", "2", "--runs", "1")
+    assert "ratios big/baseline:" in out and "peak memory" in out
+    assert "exit [0]" in out, out[-3000:]
