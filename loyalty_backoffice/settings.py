@@ -80,9 +80,9 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-# Admin writes are atomic per request; the webhook views opt out and manage their own
-# transactions so a processing error never rolls back the record of the delivery.
-DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# No transaction per request: each service opens its own (kernel/transactions.py), so no
+# view can hold a transaction open while Pomelo answers.
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (runserver, tests) write at once; wait for the lock instead of failing.

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from kernel.locks import lock_many, lock_one
 from kernel.roles import ROLES
 from rewards.audit import audit_record
 from rewards.models import AuditEntry
@@ -91,7 +92,7 @@ def _record(*, action: str, actor: AbstractUser | None, user: AbstractUser, befo
 
 def _locked_user(user_id: int) -> AbstractUser:
     try:
-        return User.objects.select_for_update(of=("self",)).get(pk=user_id)
+        return lock_one(User.objects, pk=user_id)
     except (User.DoesNotExist, ValueError, TypeError):
         raise UserManagementError(f"User #{user_id} does not exist.") from None
 
@@ -344,9 +345,7 @@ def login_lockout_clear(
     """Unlock: remove the failed-attempt records of these username and address pairs."""
     if not actor.has_perm("axes.delete_accessattempt"):
         raise UserManagementError("You may not unlock sign-ins.")
-    attempts = list(
-        AccessAttempt.objects.select_for_update().filter(pk__in=list(attempt_ids)).order_by("pk")
-    )
+    attempts = lock_many(AccessAttempt.objects, attempt_ids)
     for attempt in attempts:
         audit_record(
             action=Action.LOGIN_UNLOCKED, actor=actor, ip_address=ip_address,

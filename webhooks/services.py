@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from kernel.locks import lock_one
 from rewards.audit import audit_record
 from rewards.models import AuditEntry, NotificationKind
 from rewards.notifications import RewardNotification
@@ -155,7 +156,7 @@ def delivery_reject(
     """
     event_id, key = identifiers_peek(incoming.body)
     detail = f"{error}: {message}" + (f" ({note})" if note else "")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         delivery = _delivery_new(
             incoming,
             kind=incoming.kind.value if incoming.kind else "",
@@ -316,7 +317,7 @@ def delivery_receive(*, incoming: IncomingDelivery) -> DeliveryResult:
         return delivery_reject(incoming=incoming, status=401, error="invalid_signature", message=str(exc))
 
     reading = _read(incoming.kind, incoming.body)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         delivery = _delivery_new(
             incoming,
             kind=reading.kind,
@@ -353,8 +354,8 @@ def delivery_reprocess(
 
 
 def _delivery_reprocess(delivery_id: int) -> ReprocessResult:
-    with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+    with transaction.atomic(durable=True):
+        delivery = lock_one(Delivery.objects, pk=delivery_id)
         if delivery.outcome not in Delivery.REPROCESSABLE_OUTCOMES:
             return ReprocessResult(
                 delivery.pk, delivery.outcome, f"not reprocessed: it is {delivery.outcome}"

@@ -27,6 +27,8 @@ from accounts.services import (
     account_type_validate,
     reward_account_lock,
 )
+from kernel.locks import lock_one
+from kernel.transactions import outside_transaction
 from pomelo import (
     PomeloClient,
     PomeloError,
@@ -89,10 +91,7 @@ def _locked(adjustment_id: int) -> Adjustment:
         # of=("self",): without it the joined member and card rows are locked FOR UPDATE too,
         # and a webhook committing a reward on that card (its foreign-key check takes a KEY
         # SHARE lock on the card) deadlocks with us while we wait for the account's lock.
-        return (
-            Adjustment.objects.select_for_update(of=("self",))
-            .select_related("member", "card").get(pk=adjustment_id)
-        )
+        return lock_one(Adjustment.objects.select_related("member", "card"), pk=adjustment_id)
     except Adjustment.DoesNotExist:
         raise AdjustmentError(f"Adjustment #{adjustment_id} does not exist.") from None
 
@@ -151,7 +150,7 @@ def _enqueue_outcome_check(
              actor_id=actor.pk if actor is not None else None, ip_address=ip_address)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def adjustment_request(
     *,
     maker: AbstractBaseUser,
@@ -268,7 +267,7 @@ def adjustment_approve(
     ip_address: str | None = None,
 ) -> Adjustment:
     """Record one approval; with enough of them, approve and enqueue the Pomelo call."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         if _expire_if_overdue(adjustment, now=timezone.now()):
             expired = True
@@ -323,7 +322,7 @@ def _approve_locked(adjustment, *, approver, comment, override_balance, ip_addre
     _enqueue_submission(adjustment)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def adjustment_reject(
     *, adjustment_id: int, approver: AbstractBaseUser, comment: str, ip_address: str | None = None
 ) -> Adjustment:
@@ -336,7 +335,7 @@ def adjustment_reject(
     return adjustment
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def adjustment_cancel(
     *, adjustment_id: int, maker: AbstractBaseUser, comment: str = "",
     ip_address: str | None = None,
@@ -364,7 +363,7 @@ def adjustment_expire_overdue(*, now=None) -> int:
     expired = 0
     overdue = Adjustment.objects.filter(state=State.PENDING_APPROVAL, expires_at__lte=now)
     for adjustment_id in overdue.order_by("pk").values_list("pk", flat=True):
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             expired += _expire_if_overdue(_locked(adjustment_id), now=now)
     return expired
 
@@ -428,7 +427,7 @@ def _claim_submission(
     that held it died, or its attempt failed on the way), and only inside the idempotency
     window; past it the adjustment becomes OUTCOME_UNKNOWN instead.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         if adjustment.state == State.APPROVED:
             _attempt_start(adjustment, now=now)
@@ -489,6 +488,7 @@ def adjustment_submit(
     if adjustment is None:
         return None
     attempt = adjustment.submit_attempts
+    outside_transaction()  # the claim committed; Pomelo is called with no transaction open
     client = client or PomeloClient.from_settings()
     call = client.mint if adjustment.direction == Adjustment.Direction.CREDIT else client.burn
     response, error = None, None
@@ -533,7 +533,7 @@ def _refused_by_pomelo(error: PomeloError) -> bool:
     return isinstance(error, refusal) and error.status_code != 409
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def _submission_record(adjustment_id: int, *, attempt: int, response,
                        error: PomeloError | None) -> Adjustment:
     adjustment = _locked(adjustment_id)
@@ -670,7 +670,7 @@ def adjustment_resume(
     if not (actor.has_perm("rewards.approve_adjustment") or actor.has_perm("rewards.retry_adjustment")):
         raise AdjustmentError("You do not have permission to resume adjustments.")
     comment = (comment or "").strip()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         now = timezone.now()
         if not submission_overdue(adjustment, now=now):
@@ -708,7 +708,7 @@ def adjustment_outcome_check_request(
     A task asks Pomelo: no request waits on it."""
     if not actor.has_perm("accounts.check_balance"):
         raise AdjustmentError("You do not have permission to check balances at Pomelo.")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         if adjustment.state != State.OUTCOME_UNKNOWN:
             raise AdjustmentError(
@@ -761,7 +761,7 @@ def adjustment_decide(
     comment = (comment or "").strip()
     if not comment:
         raise AdjustmentError("A comment is required: say what the balance at Pomelo showed.")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         if adjustment.maker_id == approver.pk:
             raise AdjustmentError(

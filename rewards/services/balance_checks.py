@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounts.models import BalanceSnapshot, Card, Member
+from kernel.transactions import outside_transaction
 from pomelo import PomeloClient, PomeloError, balances_from_payload
 from rewards.audit import audit_record
 from rewards.models import AuditEntry
@@ -27,6 +28,7 @@ def member_balance_check(
     `actor` None: the system asked (e.g. for an adjustment whose outcome is unknown)."""
     if card is not None and card.member_id != member.pk:
         raise ValueError(f"card {card.pomelo_card_id} does not belong to this member")
+    outside_transaction()  # Pomelo is asked with no transaction open
     client = client or PomeloClient.from_settings()
     snapshot = BalanceSnapshot(member=member, card=card, requested_by=actor)
     try:
@@ -43,7 +45,7 @@ def member_balance_check(
         snapshot.balances = {k: str(v) for k, v in sorted(found.items())}
         if not found:
             snapshot.error = "Pomelo answered without a balance we could read; see the raw response."
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         snapshot.ledger_balances = {
             a.account_type: str(a.available_balance) for a in member.reward_accounts.all()
         }

@@ -109,7 +109,7 @@ def reconciliation_run(
                 results = []
                 for member, (pomelo, error) in zip(members, answers, strict=True):
                     results += _results_for(run, member, pomelo, error, by_account)
-                with transaction.atomic():
+                with transaction.atomic(durable=True):
                     ReconciliationResult.objects.bulk_create(results)
                 run.members_checked += len(members)
                 run.accounts_drifting += sum(r.drifting for r in results)

@@ -5,12 +5,10 @@ for credits and debits, and the member's timeline. Its views parse input, call o
 and show the answer; the services hold the rules.
 """
 
-import functools
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -35,16 +33,6 @@ from rewards.services.balance_checks import member_balance_check
 
 TIMELINE_LIMIT = 100
 
-
-def _outside_request_transaction(view):
-    """Run the view without ATOMIC_REQUESTS' transaction: it calls Pomelo, and no database
-    transaction (on SQLite, the write lock) may stay open while we wait for an answer."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        return view(*args, **kwargs)
-
-    return transaction.non_atomic_requests(wrapper)
 
 
 class CardInline(ReadOnlyInline):
@@ -87,7 +75,7 @@ class MemberAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<path:object_id>/check-balance/",
-                 wrap(_outside_request_transaction(self.balance_check_view)),
+                 wrap(self.balance_check_view),
                  name="accounts_member_check_balance"),
             path("<path:object_id>/request-credit/", wrap(self.adjustment_request_view),
                  {"direction": Adjustment.Direction.CREDIT}, name="accounts_member_request_credit"),

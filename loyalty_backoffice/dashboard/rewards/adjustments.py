@@ -5,7 +5,6 @@ The views parse input, call one service and show its answer; the services hold t
 """
 
 import csv
-import functools
 import json
 from collections.abc import Iterable, Iterator
 from functools import partial
@@ -14,7 +13,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
@@ -97,17 +95,6 @@ def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
     if chunk:
         yield "".join(chunk)
 
-
-def _outside_request_transaction(view):
-    """Run the view without ATOMIC_REQUESTS' transaction: its service commits on its own, so a
-    task run in-process (development) never runs inside the request's transaction, and the
-    page reports the state the adjustment is really in."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        return view(*args, **kwargs)
-
-    return transaction.non_atomic_requests(wrapper)
 
 
 def _pretty_json(value) -> str:
@@ -266,12 +253,12 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("export/", wrap(self.export_view), name="{}_{}_export".format(*info)),
-            path("<path:object_id>/review/", wrap(_outside_request_transaction(self.review_view)),
+            path("<path:object_id>/review/", wrap(self.review_view),
                  name="{}_{}_review".format(*info)),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name="{}_{}_cancel".format(*info)),
-            path("<path:object_id>/resume/", wrap(_outside_request_transaction(self.resume_view)),
+            path("<path:object_id>/resume/", wrap(self.resume_view),
                  name="{}_{}_resume".format(*info)),
-            path("<path:object_id>/outcome/", wrap(_outside_request_transaction(self.outcome_view)),
+            path("<path:object_id>/outcome/", wrap(self.outcome_view),
                  name="{}_{}_outcome".format(*info)),
             *super().get_urls(),
         ]
