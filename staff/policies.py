@@ -13,6 +13,7 @@ from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from kernel import permissions as perms
 from kernel.roles import ROLES
 
 User = get_user_model()
@@ -27,7 +28,7 @@ def is_operator(user) -> bool:
 
 
 def user_manage_check(*, actor, target) -> None:
-    if not actor.has_perm("auth.change_user"):
+    if not actor.has_perm(perms.CHANGE_USER):
         raise UserManagementError("You may not manage users.")
     if target.is_superuser and not is_operator(actor):
         raise UserManagementError(

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from kernel import permissions as perms
 from kernel.locks import lock_many, lock_one
 from kernel.roles import ROLES
 from rewards.audit import audit_record
@@ -139,7 +140,7 @@ def user_create(
 ) -> AbstractUser:
     """A new staff account with the given roles and no usable password: its owner sets one
     through the reset link (user_password_reset_send)."""
-    if not actor.has_perm("auth.add_user"):
+    if not actor.has_perm(perms.ADD_USER):
         raise UserManagementError("You may not create users.")
     username = (username or "").strip()
     if not username or len(username) > NAME_MAX_LENGTH:
@@ -343,7 +344,7 @@ def login_lockout_clear(
     *, actor: AbstractUser, attempt_ids: Iterable[int], ip_address: str | None = None,
 ) -> int:
     """Unlock: remove the failed-attempt records of these username and address pairs."""
-    if not actor.has_perm("axes.delete_accessattempt"):
+    if not actor.has_perm(perms.DELETE_ACCESS_ATTEMPT):
         raise UserManagementError("You may not unlock sign-ins.")
     attempts = lock_many(AccessAttempt.objects, attempt_ids)
     for attempt in attempts:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from kernel.locks import lock_one
 from rewards.audit import audit_record
 from rewards.models import AuditEntry, NotificationKind
-from rewards.notifications import RewardNotification
+from rewards.notification_data import RewardNotification
 from rewards.services import NotificationNeedsReview, reward_notification_apply
 from webhooks.models import Delivery
 from webhooks.payload import PayloadError, PayloadRules, identifiers_peek, notification_parse

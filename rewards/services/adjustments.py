@@ -27,6 +27,7 @@ from accounts.services import (
     account_type_validate,
     reward_account_lock,
 )
+from kernel import permissions as perms
 from kernel.locks import lock_one
 from kernel.transactions import outside_transaction
 from pomelo import (
@@ -165,7 +166,7 @@ def adjustment_request(
     ip_address: str | None = None,
 ) -> Adjustment:
     """A support agent asks for a credit or a debit. Nothing moves until it is approved."""
-    if not maker.has_perm("rewards.add_adjustment"):
+    if not maker.has_perm(perms.ADD_ADJUSTMENT):
         raise AdjustmentError("You do not have permission to request adjustments.")
     try:
         account_type = account_type_validate(account_type=account_type)
@@ -243,7 +244,7 @@ def _expire_if_overdue(adjustment: Adjustment, *, now) -> bool:
 
 
 def _checker_validate(adjustment: Adjustment, *, approver, comment: str, verb: str) -> str:
-    if not approver.has_perm("rewards.approve_adjustment"):
+    if not approver.has_perm(perms.APPROVE_ADJUSTMENT):
         raise AdjustmentError(f"You do not have permission to {verb} adjustments.")
     if adjustment.maker_id == approver.pk:
         raise AdjustmentError(f"You requested adjustment #{adjustment.pk}; you cannot {verb} it.")
@@ -667,7 +668,7 @@ def adjustment_resume(
 ) -> Adjustment:
     """An approver has an overdue submission picked up now rather than by the watchdog or the
     sweep. The Pomelo call itself runs in a task: no request waits on Pomelo."""
-    if not (actor.has_perm("rewards.approve_adjustment") or actor.has_perm("rewards.retry_adjustment")):
+    if not (actor.has_perm(perms.APPROVE_ADJUSTMENT) or actor.has_perm(perms.RETRY_ADJUSTMENT)):
         raise AdjustmentError("You do not have permission to resume adjustments.")
     comment = (comment or "").strip()
     with transaction.atomic(durable=True):
@@ -706,7 +707,7 @@ def adjustment_outcome_check_request(
 ) -> Adjustment:
     """An approver asks for a fresh balance from Pomelo beside an adjustment of unknown outcome.
     A task asks Pomelo: no request waits on it."""
-    if not actor.has_perm("accounts.check_balance"):
+    if not actor.has_perm(perms.CHECK_BALANCE):
         raise AdjustmentError("You do not have permission to check balances at Pomelo.")
     with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
@@ -754,7 +755,7 @@ def adjustment_decide(
     - not_applied: Pomelo did not apply it. Nothing is booked; it ends FAILED, and a new
       request (with a new key) can follow.
     """
-    if not approver.has_perm("rewards.approve_adjustment"):
+    if not approver.has_perm(perms.APPROVE_ADJUSTMENT):
         raise AdjustmentError("You do not have permission to decide the outcome of adjustments.")
     if decision not in Decision.ALL:
         raise AdjustmentError(f"Unknown decision {decision!r}.")

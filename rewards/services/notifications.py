@@ -10,7 +10,7 @@ from accounts.models import Card, Member, RewardAccount
 from accounts.services import card_get_or_create, member_get_or_create, reward_account_lock
 from kernel.locks import lock_first, lock_one
 from rewards.models import LedgerEntry, NotificationKind, RewardEvent
-from rewards.notifications import RewardNotification
+from rewards.notification_data import RewardNotification
 from rewards.services.ledger import ledger_post
 
 State = RewardEvent.State

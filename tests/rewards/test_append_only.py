@@ -7,7 +7,7 @@ from django.test import TransactionTestCase
 from kernel.append_only import AppendOnlyError
 from rewards.audit import audit_record
 from rewards.models import AuditEntry, LedgerEntry, NotificationKind
-from rewards.notifications import RewardNotification
+from rewards.notification_data import RewardNotification
 from rewards.services import reward_notification_apply
 
 pytestmark = pytest.mark.django_db

@@ -59,7 +59,9 @@ def gunicorn_url():
             try:
                 requests.get(url + "/admin/login/", timeout=2)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # The listener accepts before the worker has loaded Django: on a busy machine
+                # the first request can wait longer than its timeout.
                 time.sleep(0.1)
         yield url
     finally:

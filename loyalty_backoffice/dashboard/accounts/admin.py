@@ -21,6 +21,7 @@ from accounts.selectors import (
     member_latest_snapshot,
     snapshot_lines,
 )
+from kernel import permissions as perms
 from kernel.client_ip import client_ip
 from loyalty_backoffice.dashboard.rewards.forms import AdjustmentRequestForm, BalanceCheckForm
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
@@ -102,7 +103,7 @@ class MemberAdmin(admin.ModelAdmin):
             balances = member_balances(member=member)
             snapshot = member_latest_snapshot(member=member)
             lines = snapshot_lines(snapshot=snapshot, balances=balances) if snapshot else []
-            can_check = request.user.has_perm("accounts.check_balance")
+            can_check = request.user.has_perm(perms.CHECK_BALANCE)
             extra_context = {
                 **(extra_context or {}),
                 "balances": balances,
@@ -111,7 +112,7 @@ class MemberAdmin(admin.ModelAdmin):
                 "snapshot_outdated": any(line.ledger_changed_since for line in lines),
                 "can_check_balance": can_check,
                 "balance_check_form": BalanceCheckForm(member=member) if can_check else None,
-                "can_request_adjustment": request.user.has_perm("rewards.add_adjustment"),
+                "can_request_adjustment": request.user.has_perm(perms.ADD_ADJUSTMENT),
                 "timeline": member_timeline(member=member, limit=TIMELINE_LIMIT),
                 "timeline_limit": TIMELINE_LIMIT,
             }
@@ -121,7 +122,7 @@ class MemberAdmin(admin.ModelAdmin):
         """POST: ask Pomelo for the member's balances and show them beside our ledger's."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm("accounts.check_balance"):
+        if not request.user.has_perm(perms.CHECK_BALANCE):
             raise PermissionDenied
         member = self._member(request, object_id)
         form = BalanceCheckForm(request.POST, member=member)
@@ -157,7 +158,7 @@ class MemberAdmin(admin.ModelAdmin):
 
     def adjustment_request_view(self, request, object_id, direction):
         """A support agent asks for a credit or a debit; an approver decides later."""
-        if not request.user.has_perm("rewards.add_adjustment"):
+        if not request.user.has_perm(perms.ADD_ADJUSTMENT):
             raise PermissionDenied
         member = self._member(request, object_id)
         form = AdjustmentRequestForm(

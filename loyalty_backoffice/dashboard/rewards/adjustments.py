@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
+from kernel import permissions as perms
 from kernel.client_ip import client_ip
 from loyalty_backoffice.dashboard.rewards.forms import (
     AdjustmentCommentForm,
@@ -216,11 +217,11 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         user = request.user
-        is_approver = user.has_perm("rewards.approve_adjustment")
+        is_approver = user.has_perm(perms.APPROVE_ADJUSTMENT)
         queue = WaitingForMyApprovalFilter
         extra_context = {
             **(extra_context or {}),
-            "can_export": user.has_perm("rewards.export_adjustment"),
+            "can_export": user.has_perm(perms.EXPORT_ADJUSTMENT),
             "is_approver": is_approver,
             "queue_count": adjustments_waiting_for(user=user).count() if is_approver else None,
             "queue_query": f"?{queue.parameter_name}={queue.MINE}",
@@ -291,7 +292,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def review_view(self, request, object_id):
         """Approve or reject: GET shows the request and its effect, POST decides."""
-        if not request.user.has_perm("rewards.approve_adjustment"):
+        if not request.user.has_perm(perms.APPROVE_ADJUSTMENT):
             raise PermissionDenied
         adjustment = self._adjustment(request, object_id)
         effect = adjustment_balance_effect(adjustment=adjustment)
@@ -373,7 +374,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """Have a submission whose lease is over picked up now: sent again with its key inside
         the idempotency window, or handed to an approver's decision past it."""
         user = request.user
-        if not (user.has_perm("rewards.approve_adjustment") or user.has_perm("rewards.retry_adjustment")):
+        if not (user.has_perm(perms.APPROVE_ADJUSTMENT) or user.has_perm(perms.RETRY_ADJUSTMENT)):
             raise PermissionDenied
         adjustment = self._adjustment(request, object_id)
         return self._comment_action(
@@ -393,7 +394,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """An adjustment whose outcome is unknown: the balance at Pomelo beside the expected
         change, and the approver's decision (re-send, or close as applied or not applied)."""
         user = request.user
-        if not user.has_perm("rewards.approve_adjustment"):
+        if not user.has_perm(perms.APPROVE_ADJUSTMENT):
             raise PermissionDenied
         adjustment = self._adjustment(request, object_id)
         here = reverse("admin:rewards_adjustment_outcome", args=[adjustment.pk])
@@ -462,7 +463,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def export_view(self, request):
         """The list's filtered set as CSV, streamed; the export itself is audited."""
-        if not (request.user.has_perm("rewards.export_adjustment") and self.has_view_permission(request)):
+        if not (request.user.has_perm(perms.EXPORT_ADJUSTMENT) and self.has_view_permission(request)):
             raise PermissionDenied
         try:
             changelist = self.get_changelist_instance(request)
