@@ -18,7 +18,13 @@ from django.utils import timezone
 from accounts.models import BalanceSnapshot, Member, RewardAccount
 from kernel import permissions as perms
 from rewards.models import Adjustment, Approval, AuditEntry
-from rewards.policies import negative_balance_allowed, submission_overdue
+from rewards.policies import (
+    cancel_refusal,
+    debit_refusal,
+    decide_refusal,
+    resume_refusal,
+    review_refusal,
+)
 from rewards.selectors.ledger import CENT
 
 
@@ -156,45 +162,28 @@ class AdjustmentActions:
 
 
 def adjustment_actions(*, adjustment: Adjustment, user) -> AdjustmentActions:
+    """The services' own rules (rewards.policies), asked without changing anything."""
     State = Adjustment.State
+    now = timezone.now()
     pending = adjustment.state == State.PENDING_APPROVAL
-    is_approver = user.has_perm(perms.APPROVE_ADJUSTMENT)
-    blocker = ""
-    if not is_approver:
-        blocker = "You do not have permission to approve or reject adjustments."
-    elif not pending:
-        blocker = (f"This adjustment is {adjustment.get_state_display().lower()}; only a request "
-                   "pending approval can be reviewed.")
-    elif adjustment.expires_at <= timezone.now():
-        blocker = "This request is past its approval deadline and will expire."
-    elif adjustment.maker_id == user.pk:
-        blocker = "You requested this adjustment; another approver must review it."
-    elif adjustment.approvals.filter(approver_id=user.pk).exists():
-        blocker = "You already approved this adjustment; a different approver is needed."
-    approve_blocker = ""
+    blocker = review_refusal(
+        adjustment, user=user, now=now,
+        already_approved=pending and adjustment.approvals.filter(approver_id=user.pk).exists(),
+    )
     effect = adjustment_balance_effect(adjustment=adjustment) if pending else None
-    if (effect is not None and adjustment.direction == Adjustment.Direction.DEBIT
-            and effect.above_available and not negative_balance_allowed()):
-        approve_blocker = (
-            f"This debit exceeds the available {adjustment.account_type} balance of "
-            f"{effect.available_before}, and Pomelo does not let a balance go below zero: it "
-            "would refuse it. It cannot be approved; reject it."
-        )
-    decide_blocker = ""
-    if adjustment.state == State.OUTCOME_UNKNOWN:
-        if not is_approver:
-            decide_blocker = "An approver decides the outcome of this adjustment."
-        elif adjustment.maker_id == user.pk:
-            decide_blocker = "You requested this adjustment; another approver must decide its outcome."
-    can_resume_perm = is_approver or user.has_perm(perms.RETRY_ADJUSTMENT)
+    approve_blocker = (
+        debit_refusal(adjustment, available=effect.available_before) if effect is not None else ""
+    )
+    unknown = adjustment.state == State.OUTCOME_UNKNOWN
+    decide_blocker = decide_refusal(adjustment, user=user) if unknown else ""
     return AdjustmentActions(
         can_review=not blocker,
         review_blocker=blocker,
         can_approve=not blocker and not approve_blocker,
         approve_blocker=approve_blocker,
-        can_cancel=pending and adjustment.maker_id == user.pk,
-        can_resume=can_resume_perm and submission_overdue(adjustment, now=timezone.now()),
-        can_decide=adjustment.state == State.OUTCOME_UNKNOWN and not decide_blocker,
+        can_cancel=not cancel_refusal(adjustment, user=user),
+        can_resume=not resume_refusal(adjustment, user=user, now=now),
+        can_decide=unknown and not decide_blocker,
         decide_blocker=decide_blocker,
         can_check_balance=user.has_perm(perms.CHECK_BALANCE),
     )

@@ -40,11 +40,17 @@ from pomelo import (
 from rewards.audit import audit_record
 from rewards.models import Adjustment, Approval, AuditEntry, LedgerEntry
 from rewards.policies import (
+    approval_deadline_passed,
+    cancel_refusal,
+    debit_refusal,
+    decide_refusal,
     idempotency_window,
     idempotency_window_end,
     last_automatic_send,
     may_send_automatically,
     negative_balance_allowed,
+    resume_refusal,
+    review_refusal,
     submission_lease,
     submission_overdue,
 )
@@ -235,7 +241,7 @@ def adjustment_request(
 
 
 def _expire_if_overdue(adjustment: Adjustment, *, now) -> bool:
-    if adjustment.state == State.PENDING_APPROVAL and adjustment.expires_at <= now:
+    if approval_deadline_passed(adjustment, now=now):
         _transition(adjustment, State.EXPIRED, actor=None, ip_address=None,
                     action=Action.ADJUSTMENT_EXPIRED,
                     comment=f"not approved within {settings.ADJUSTMENT_EXPIRY_HOURS} h")
@@ -243,19 +249,18 @@ def _expire_if_overdue(adjustment: Adjustment, *, now) -> bool:
     return False
 
 
-def _checker_validate(adjustment: Adjustment, *, approver, comment: str, verb: str) -> str:
-    if not approver.has_perm(perms.APPROVE_ADJUSTMENT):
-        raise AdjustmentError(f"You do not have permission to {verb} adjustments.")
-    if adjustment.maker_id == approver.pk:
-        raise AdjustmentError(f"You requested adjustment #{adjustment.pk}; you cannot {verb} it.")
+def _refuse(reason: str) -> None:
+    if reason:
+        raise AdjustmentError(reason)
+
+
+def _checker_validate(adjustment: Adjustment, *, approver, comment: str, verb: str,
+                      already_approved: bool = False) -> str:
+    _refuse(review_refusal(adjustment, user=approver, now=timezone.now(),
+                           already_approved=already_approved, verb=verb))
     comment = (comment or "").strip()
     if not comment:
         raise AdjustmentError(f"A comment is required to {verb} an adjustment.")
-    if adjustment.state != State.PENDING_APPROVAL:
-        raise AdjustmentError(
-            f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; "
-            f"only a request pending approval can be {verb}d."
-        )
     return comment
 
 
@@ -283,22 +288,16 @@ def adjustment_approve(
 
 
 def _approve_locked(adjustment, *, approver, comment, override_balance, ip_address) -> None:
-    comment = _checker_validate(adjustment, approver=approver, comment=comment, verb="approve")
-    if adjustment.approvals.filter(approver=approver).exists():
-        raise AdjustmentError(
-            f"You already approved adjustment #{adjustment.pk}; a different approver is needed."
-        )
+    comment = _checker_validate(
+        adjustment, approver=approver, comment=comment, verb="approve",
+        already_approved=adjustment.approvals.filter(approver=approver).exists(),
+    )
     if adjustment.direction == Adjustment.Direction.DEBIT:
         available = _available_balance(member=adjustment.member,
                                        account_type=adjustment.account_type)
-        if adjustment.amount > available and not negative_balance_allowed():
-            # The balance dropped since the request (or the setting changed): Pomelo would
-            # refuse the burn, so approving it could only end in a failure.
-            raise AdjustmentError(
-                f"Debit of {adjustment.amount} exceeds the available {adjustment.account_type} "
-                f"balance, now {available}. Pomelo does not let a balance go below zero, so it "
-                "would refuse it: reject this request; the maker can request a smaller debit."
-            )
+        # The balance may have dropped since the request (or the setting changed): Pomelo
+        # would refuse the burn, so approving it could only end in a failure.
+        _refuse(debit_refusal(adjustment, available=available))
         if adjustment.amount > available and not override_balance:
             raise AdjustmentError(
                 f"Debit of {adjustment.amount} exceeds the available {adjustment.account_type} "
@@ -343,13 +342,7 @@ def adjustment_cancel(
 ) -> Adjustment:
     """The maker withdraws their own request while it waits for approval."""
     adjustment = _locked(adjustment_id)
-    if adjustment.maker_id != maker.pk:
-        raise AdjustmentError("Only the person who requested an adjustment can cancel it.")
-    if adjustment.state != State.PENDING_APPROVAL:
-        raise AdjustmentError(
-            f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; "
-            "only a request pending approval can be cancelled."
-        )
+    _refuse(cancel_refusal(adjustment, user=maker))
     adjustment.completed_at = timezone.now()
     _transition(adjustment, State.CANCELLED, actor=maker, ip_address=ip_address,
                 action=Action.ADJUSTMENT_CANCELLED, comment=comment.strip(),
@@ -668,22 +661,11 @@ def adjustment_resume(
 ) -> Adjustment:
     """An approver has an overdue submission picked up now rather than by the watchdog or the
     sweep. The Pomelo call itself runs in a task: no request waits on Pomelo."""
-    if not (actor.has_perm(perms.APPROVE_ADJUSTMENT) or actor.has_perm(perms.RETRY_ADJUSTMENT)):
-        raise AdjustmentError("You do not have permission to resume adjustments.")
     comment = (comment or "").strip()
     with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         now = timezone.now()
-        if not submission_overdue(adjustment, now=now):
-            if adjustment.state == State.SUBMITTING:
-                raise AdjustmentError(
-                    f"Adjustment #{adjustment.pk} is being sent to Pomelo; its attempt holds the "
-                    f"lease until {_utc(adjustment.lease_expires_at)}. Resume it only after that."
-                )
-            raise AdjustmentError(
-                f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; only a "
-                "submission whose lease is over can be resumed."
-            )
+        _refuse(resume_refusal(adjustment, user=actor, now=now))
         if adjustment.state == State.SUBMITTING and not may_send_automatically(adjustment, at=now):
             _outcome_unknown(
                 adjustment, actor=actor, ip_address=ip_address, comment=comment,
@@ -764,15 +746,7 @@ def adjustment_decide(
         raise AdjustmentError("A comment is required: say what the balance at Pomelo showed.")
     with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
-        if adjustment.maker_id == approver.pk:
-            raise AdjustmentError(
-                f"You requested adjustment #{adjustment.pk}; another approver must decide its outcome."
-            )
-        if adjustment.state != State.OUTCOME_UNKNOWN:
-            raise AdjustmentError(
-                f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; only an "
-                "adjustment whose outcome is unknown can be re-sent or closed."
-            )
+        _refuse(decide_refusal(adjustment, user=approver))
         snapshot = (BalanceSnapshot.objects.filter(member=adjustment.member)
                     .order_by("-created_at", "-id").first())
         data = {
