@@ -4,10 +4,11 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Card, Member, RewardAccount
+from kernel.errors import BackofficeError
 from kernel.locks import lock_or_create
 
 
-class UnknownAccountType(ValueError):
+class UnknownAccountType(BackofficeError):
     pass
 
 

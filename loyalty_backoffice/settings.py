@@ -40,7 +40,8 @@ INSTALLED_APPS = [
     "accounts",
     "rewards",
     "webhooks",
-    "sandbox",
+    # The stand-in Pomelo and its commands exist only where SANDBOX_ENABLED says so.
+    *(["sandbox"] if SANDBOX_ENABLED else []),
     # Sign-in throttling, and staff accounts managed within the roles (after the apps whose
     # permissions the roles name: it syncs the roles after every migrate).
     "axes",

@@ -14,12 +14,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from kernel import permissions as perms
+from kernel.errors import BackofficeError
 from kernel.roles import ROLES
 
 User = get_user_model()
 
 
-class UserManagementError(Exception):
+class UserManagementError(BackofficeError):
     """A change to a staff account that breaks a rule. The message is shown to staff as is."""
 
 

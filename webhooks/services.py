@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from kernel.errors import BackofficeError
 from kernel.locks import lock_one
 from rewards.audit import audit_record
 from rewards.models import AuditEntry, NotificationKind
@@ -378,7 +379,7 @@ def delivery_prune_rejected(*, older_than_days: int) -> int:
     wrong method or size) are ever rejected: signed ones, flagged or not, are kept.
     """
     if older_than_days < 0:
-        raise ValueError("older_than_days must not be negative")
+        raise BackofficeError("older_than_days must not be negative")
     cutoff = timezone.now() - timedelta(days=older_than_days)
     deleted, _ = Delivery.objects.filter(outcome=Outcome.REJECTED, received_at__lt=cutoff).delete()
     return deleted

@@ -28,6 +28,7 @@ from accounts.services import (
     reward_account_lock,
 )
 from kernel import permissions as perms
+from kernel.errors import BackofficeError
 from kernel.locks import lock_one
 from kernel.transactions import outside_transaction
 from pomelo import (
@@ -63,7 +64,7 @@ CENT = Decimal("0.01")
 SECOND = timedelta(seconds=1)
 
 
-class AdjustmentError(Exception):
+class AdjustmentError(BackofficeError):
     """A request that breaks a rule. The message is shown to staff as is."""
 
 

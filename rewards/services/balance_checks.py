@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounts.models import BalanceSnapshot, Card, Member
+from kernel.errors import BackofficeError
 from kernel.transactions import outside_transaction
 from pomelo import PomeloClient, PomeloError, balances_from_payload
 from rewards.audit import audit_record
@@ -27,7 +28,7 @@ def member_balance_check(
     what it said beside our ledger's balances. Pomelo's errors are kept on the snapshot too.
     `actor` None: the system asked (e.g. for an adjustment whose outcome is unknown)."""
     if card is not None and card.member_id != member.pk:
-        raise ValueError(f"card {card.pomelo_card_id} does not belong to this member")
+        raise BackofficeError(f"card {card.pomelo_card_id} does not belong to this member")
     outside_transaction()  # Pomelo is asked with no transaction open
     client = client or PomeloClient.from_settings()
     snapshot = BalanceSnapshot(member=member, card=card, requested_by=actor)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Member
+from kernel.errors import BackofficeError
 from pomelo import PomeloClient, PomeloError, balances_from_payload
 from rewards.models import ReconciliationResult, ReconciliationRun
 from rewards.selectors import adjustments_unsettled
@@ -82,7 +83,7 @@ def reconciliation_run(
     result per member and account type that either side holds. Threads only talk HTTP; this
     thread does all database work. Adjustments of unrecorded outcome are listed on the run."""
     if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
+        raise BackofficeError("concurrency must be at least 1")
     client = client or PomeloClient.from_settings()
     unsettled = _unsettled_adjustments()
     run = ReconciliationRun.objects.create(

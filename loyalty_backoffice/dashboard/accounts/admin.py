@@ -23,6 +23,7 @@ from accounts.selectors import (
 )
 from kernel import permissions as perms
 from kernel.client_ip import client_ip
+from kernel.errors import BackofficeError
 from loyalty_backoffice.dashboard.rewards.forms import AdjustmentRequestForm, BalanceCheckForm
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
@@ -134,7 +135,7 @@ class MemberAdmin(admin.ModelAdmin):
                 member=member, actor=request.user, card=form.cleaned_data["card"],
                 ip_address=client_ip(request),
             )
-        except (ValueError, ImproperlyConfigured) as exc:
+        except (BackofficeError, ImproperlyConfigured) as exc:
             self.message_user(request, f"The balance was not checked: {exc}", messages.ERROR)
             return HttpResponseRedirect(self._member_url(member, "balances"))
         if snapshot.error:
