@@ -6,12 +6,13 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Member
 from kernel.locks import lock_many, lock_one
+from tests.support.factories import MemberFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_one_row_locks_its_own_table_only():
-    member = Member.objects.create(pomelo_user_id="usr-lock-1")
+    member = MemberFactory()
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         locked = lock_one(Member.objects.prefetch_related("cards"), pk=member.pk)
     assert locked == member
@@ -19,7 +20,7 @@ def test_one_row_locks_its_own_table_only():
 
 
 def test_several_rows_are_locked_in_primary_key_order():
-    members = [Member.objects.create(pomelo_user_id=f"usr-lock-{i}") for i in range(3)]
+    members = MemberFactory.create_batch(3)
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         locked = lock_many(Member.objects, [m.pk for m in reversed(members)])
     assert [m.pk for m in locked] == sorted(m.pk for m in members)

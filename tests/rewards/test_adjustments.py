@@ -18,8 +18,8 @@ from rewards.services.adjustments import (
     adjustment_resume_overdue,
     adjustment_submit,
 )
-from tests.conftest import balances
-from tests.rewards.conftest import approve, request
+from tests.support.adjustments import approve, request
+from tests.support.ledger import balances
 
 pytestmark = pytest.mark.django_db
 S = Adjustment.State

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from accounts.models import RewardAccount
 from rewards.models import RewardEvent
 from rewards.selectors import ledger_mismatches
-from tests.conftest import notification_body
+from tests.support.webhooks import notification_body
 
 pytestmark = pytest.mark.django_db
 

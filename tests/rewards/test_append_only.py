@@ -84,7 +84,7 @@ class _FlushingTestCase(TransactionTestCase):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_flush_between_tests_gets_past_the_truncate_triggers_and_restores_them(entry):
-    # What runs after every transactional test (see tests/append_only_flush.py).
+    # What runs after every transactional test (see tests/support/append_only_flush.py).
     _FlushingTestCase(methodName="__init__")._fixture_teardown()
 
     assert not LedgerEntry.objects.exists()

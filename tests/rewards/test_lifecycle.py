@@ -9,7 +9,7 @@ from accounts.models import Card, Member, RewardAccount
 from rewards.models import LedgerEntry, NotificationKind, RewardEvent
 from rewards.notification_data import RewardNotification
 from rewards.services import reward_notification_apply
-from tests.conftest import balances
+from tests.support.ledger import balances
 
 pytestmark = pytest.mark.django_db
 

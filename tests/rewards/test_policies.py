@@ -15,6 +15,7 @@ from rewards.policies import (
     resume_refusal,
     review_refusal,
 )
+from tests.support.factories import AdjustmentFactory
 
 S = Adjustment.State
 NOW = timezone.now()
@@ -26,10 +27,10 @@ def staff(make_staff):
             for role in ("Support agent", "Approver", "Finance auditor")}
 
 
-def adjustment(maker, *, state=S.PENDING_APPROVAL, direction="credit", amount="10.00", **fields):
+def adjustment(maker, *, amount="10.00", **fields):
     # Not saved: the rules read the adjustment's fields and nothing else.
-    return Adjustment(pk=7, maker=maker, state=state, direction=direction, account_type="points",
-                      amount=Decimal(amount), expires_at=NOW + timedelta(hours=1), **fields)
+    return AdjustmentFactory.build(pk=7, maker=maker, amount=Decimal(amount),
+                                   expires_at=NOW + timedelta(hours=1), **fields)
 
 
 def test_review_refusals_in_one_order(staff):

@@ -8,7 +8,7 @@ from accounts.models import BalanceSnapshot
 from rewards.models import Adjustment
 from rewards.services.adjustments import adjustment_cancel, adjustment_submit
 from rewards.services.balance_checks import member_balance_check
-from tests.rewards.conftest import approve, request
+from tests.support.adjustments import approve, request
 
 S = Adjustment.State
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from rewards.models import LedgerEntry
-from tests.conftest import WEBHOOK_PATHS, balances, notification_body, signed_headers
+from tests.support.ledger import balances
+from tests.support.webhooks import WEBHOOK_PATHS, notification_body, signed_headers
 from webhooks.models import Delivery
 from webhooks.services import delivery_reprocess
 

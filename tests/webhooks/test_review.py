@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from accounts.models import Card, Member
 from rewards.models import AuditEntry, LedgerEntry, RewardEvent
-from tests.conftest import balances, notification_body
+from tests.support.ledger import balances
+from tests.support.webhooks import notification_body
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db

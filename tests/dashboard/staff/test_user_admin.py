@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 
 from rewards.models import AuditEntry
 from staff.services import user_create
-from tests.staff.conftest import audit_entries, form_errors, messages_of, user_state
+from tests.support.pages import form_errors, messages_of
+from tests.support.staff import audit_entries, user_state
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,8 @@ from django.test import RequestFactory
 from accounts.models import BalanceSnapshot, RewardAccount
 from rewards.models import ReconciliationResult, ReconciliationRun
 from rewards.services.adjustments import adjustment_approve
-from tests.admin.conftest import as_user, make_request
+from tests.support.adjustments import make_request
+from tests.support.pages import as_user
 
 pytestmark = pytest.mark.django_db
 

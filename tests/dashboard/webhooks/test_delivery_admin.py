@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from accounts.models import Member
 from rewards.models import AuditEntry, LedgerEntry, RewardEvent
-from tests.conftest import notification_body
+from tests.support.webhooks import notification_body
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db

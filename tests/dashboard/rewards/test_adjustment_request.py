@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from accounts.models import Card
 from rewards.models import Adjustment, AuditEntry
-from tests.admin.conftest import as_user, database_state, make_request, messages_of
-from tests.conftest import notification_body
+from tests.support.adjustments import make_request
+from tests.support.pages import as_user, database_state, messages_of
+from tests.support.webhooks import notification_body
 
 pytestmark = pytest.mark.django_db
 

@@ -11,15 +11,10 @@ from django.urls import reverse
 
 from rewards.models import Adjustment, AuditEntry, LedgerEntry
 from rewards.services.adjustments import adjustment_approve, adjustment_reject
-from tests.admin.conftest import (
-    as_user,
-    burn_url,
-    database_state,
-    make_request,
-    messages_of,
-    mint_url,
-)
-from tests.conftest import balances
+from tests.support.adjustments import make_request
+from tests.support.ledger import balances
+from tests.support.pages import as_user, database_state, messages_of
+from tests.support.pomelo_http import burn_url, mint_url
 
 pytestmark = pytest.mark.django_db
 S = Adjustment.State

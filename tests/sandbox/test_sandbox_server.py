@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from sandbox.pomelo_server import serve
-from tests.pomelo_fixtures import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from tests.support.sandbox_pomelo import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,43 +1,21 @@
-"""Fixtures of the reward tests: staff in each role, and usr-1 with 100.00 points, fed through
-the webhooks."""
+"""Requesting, approving and interrupting adjustments through the services."""
 
 import re
 import urllib.request
 
 import pytest
 import responses
-from django.contrib.auth.models import Group, User
 
-from accounts.models import Member
 from rewards.models import Adjustment
 from rewards.services.adjustments import adjustment_approve, adjustment_request, adjustment_submit
-from tests.conftest import notification_body
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def people(make_staff):
-    lead = make_staff("lead", "Support agent")
-    lead.groups.add(Group.objects.get(name="Approver"))
-    return {
-        "lead": User.objects.get(pk=lead.pk),
-        "agent": make_staff("agent", "Support agent"),
-        "agent2": make_staff("agent2", "Support agent"),
-        "approver": make_staff("approver", "Approver"),
-        "approver2": make_staff("approver2", "Approver"),
-        "auditor": make_staff("auditor", "Finance auditor"),
-    }
-
-
-@pytest.fixture
-def member(webhook):
-    """usr-1 with card crd-1 and 100.00 available points, fed through the webhooks."""
-    webhook.post("confirmation", notification_body("confirmation", "ctx-seed", amount="100.00"))
-    return Member.objects.get(pomelo_user_id="usr-1")
+def make_request(maker, member, **overrides) -> Adjustment:
+    fields = dict(maker=maker, member=member, card=member.cards.first(), account_type="points",
+                  direction="credit", amount="25.00", reason_code="goodwill",
+                  reason_text="late delivery")
+    fields.update(overrides)
+    return adjustment_request(**fields)
 
 
 def request(people, member, **overrides):

@@ -9,7 +9,8 @@ from django.urls import reverse
 from accounts.models import BalanceSnapshot, RewardAccount
 from rewards.models import Approval, AuditEntry, ReconciliationResult, ReconciliationRun
 from rewards.services.adjustments import adjustment_approve
-from tests.admin.conftest import as_user, database_state, make_request
+from tests.support.adjustments import make_request
+from tests.support.pages import as_user, database_state
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,10 @@ from django.urls import reverse
 from accounts.models import BalanceSnapshot
 from rewards.models import Adjustment, AuditEntry, LedgerEntry, ReconciliationRun
 from rewards.services.adjustments import adjustment_approve, adjustment_resume_overdue
-from tests.admin.conftest import as_user, database_state, make_request, messages_of
-from tests.conftest import balances, notification_body
-from tests.rewards.conftest import worker_killed_mid_call
+from tests.support.adjustments import make_request, worker_killed_mid_call
+from tests.support.ledger import balances
+from tests.support.pages import as_user, database_state, messages_of
+from tests.support.webhooks import notification_body
 
 pytestmark = pytest.mark.django_db
 S = Adjustment.State

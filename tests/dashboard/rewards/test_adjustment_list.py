@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from rewards.models import Adjustment, AuditEntry
 from rewards.services.adjustments import adjustment_approve, adjustment_cancel, adjustment_reject
-from tests.admin.conftest import as_user, make_request, messages_of
+from tests.support.adjustments import make_request
+from tests.support.pages import as_user, messages_of
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """The `sandbox_pomelo` fixture: a real stand-in Pomelo over HTTP, inside the test run.
 
-Load it with `pytest_plugins = ["tests.pomelo_fixtures"]`. Each test gets its own server on
+Load it with `pytest_plugins = ["tests.support.sandbox_pomelo"]`. Each test gets its own server on
 a free port and settings pointing the Pomelo client at it, so code under test talks real HTTP
 and nothing of ours is mocked.
 """

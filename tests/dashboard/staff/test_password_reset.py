@@ -12,7 +12,8 @@ from django.urls import NoReverseMatch, reverse
 
 from rewards.models import AuditEntry
 from staff.services import user_create
-from tests.staff.conftest import audit_entries, messages_of
+from tests.support.pages import messages_of
+from tests.support.staff import audit_entries
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,10 @@ from accounts.models import BalanceSnapshot, Card, Member
 from rewards.models import AuditEntry, RewardEvent
 from rewards.selectors import member_timeline
 from rewards.services.adjustments import adjustment_reject
-from tests.admin.conftest import BALANCE_URL, as_user, database_state, make_request, messages_of
-from tests.conftest import notification_body
+from tests.support.adjustments import make_request
+from tests.support.pages import as_user, database_state, messages_of
+from tests.support.pomelo_http import BALANCE_URL
+from tests.support.webhooks import notification_body
 
 pytestmark = pytest.mark.django_db
 
