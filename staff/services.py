@@ -277,7 +277,7 @@ def _password_reset_email_send(
         "domain": domain,
         "protocol": "https" if use_https else "http",
         "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": default_token_generator.make_token(user),
+        "token": default_token_generator.make_token(user),  # type: ignore[arg-type]
         "requested_by": actor.get_username(),
         "valid_hours": int(timeout.total_seconds() // 3600),
     }

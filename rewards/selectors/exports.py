@@ -1,8 +1,9 @@
 """The adjustments' CSV export, read from one snapshot of the database."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from itertools import islice
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
@@ -46,7 +47,7 @@ def adjustment_csv_rows(
     username = get_user_model().USERNAME_FIELD
     if queryset.query.distinct:
         # DISTINCT would need the ordering columns among the selected values.
-        ordering = queryset.query.order_by or Adjustment._meta.ordering
+        ordering: Sequence[Any] = queryset.query.order_by or Adjustment._meta.ordering or ()
         queryset = Adjustment.objects.filter(pk__in=queryset.order_by().values("pk")).order_by(*ordering)
     rows = queryset.values_list(
         "pk", "created_at", "member__pomelo_user_id", "card__pomelo_card_id", "account_type",

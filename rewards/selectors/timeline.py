@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from accounts.models import BalanceSnapshot, Member
 from accounts.selectors import snapshot_lines
@@ -45,8 +46,10 @@ class TimelineItem:
 def _reward_items(event: RewardEvent) -> list[TimelineItem]:
     State = RewardEvent.State
     card = f" · card {event.card.pomelo_card_id}" if event.card else ""
-    common = {"kind": "reward", "account_type": event.account_type, "reward_event_id": event.pk,
-              "detail": f"transaction {event.transaction_id}{card}", "actor": "Pomelo"}
+    common: dict[str, Any] = {
+        "kind": "reward", "account_type": event.account_type, "reward_event_id": event.pk,
+        "detail": f"transaction {event.transaction_id}{card}", "actor": "Pomelo",
+    }
     items = []
     if event.pending_at:
         amount = event.amount if event.state == State.PENDING else None

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
@@ -161,7 +161,7 @@ def _enqueue_outcome_check(
 @transaction.atomic(durable=True)
 def adjustment_request(
     *,
-    maker: AbstractBaseUser,
+    maker: User,
     member: Member,
     card: Card | None,
     account_type: str,
@@ -268,7 +268,7 @@ def _checker_validate(adjustment: Adjustment, *, approver, comment: str, verb: s
 def adjustment_approve(
     *,
     adjustment_id: int,
-    approver: AbstractBaseUser,
+    approver: User,
     comment: str,
     override_balance: bool = False,
     ip_address: str | None = None,
@@ -325,7 +325,7 @@ def _approve_locked(adjustment, *, approver, comment, override_balance, ip_addre
 
 @transaction.atomic(durable=True)
 def adjustment_reject(
-    *, adjustment_id: int, approver: AbstractBaseUser, comment: str, ip_address: str | None = None
+    *, adjustment_id: int, approver: User, comment: str, ip_address: str | None = None
 ) -> Adjustment:
     adjustment = _locked(adjustment_id)
     comment = _checker_validate(adjustment, approver=approver, comment=comment, verb="reject")
@@ -338,7 +338,7 @@ def adjustment_reject(
 
 @transaction.atomic(durable=True)
 def adjustment_cancel(
-    *, adjustment_id: int, maker: AbstractBaseUser, comment: str = "",
+    *, adjustment_id: int, maker: User, comment: str = "",
     ip_address: str | None = None,
 ) -> Adjustment:
     """The maker withdraws their own request while it waits for approval."""
@@ -437,7 +437,7 @@ def _claim_submission(
             if watchdog_attempt == adjustment.submit_attempts:
                 # This watchdog ran before the lease ended by this machine's clock (machines'
                 # clocks differ): look again a little after it has, never in a tight loop.
-                _enqueue_watchdog(adjustment, at=max(adjustment.lease_expires_at, now) + SECOND)
+                _enqueue_watchdog(adjustment, at=max(adjustment.lease_expires_at or now, now) + SECOND)
             return None  # a live run holds the lease
         previous = adjustment.submit_attempts
         if not may_send_automatically(adjustment, at=now):
@@ -483,6 +483,8 @@ def adjustment_submit(
     if adjustment is None:
         return None
     attempt = adjustment.submit_attempts
+    latest, sent = last_automatic_send(adjustment), adjustment.submitted_at
+    assert latest is not None and sent is not None  # the claim set both
     outside_transaction()  # the claim committed; Pomelo is called with no transaction open
     client = client or PomeloClient.from_settings()
     call = client.mint if adjustment.direction == Adjustment.Direction.CREDIT else client.burn
@@ -494,7 +496,7 @@ def adjustment_submit(
             amount=adjustment.amount,
             reason=f"{adjustment.reason_code}: {adjustment.reason_text}"[:250],
             idempotency_key=adjustment.idempotency_key,
-            retry_until=max(last_automatic_send(adjustment), adjustment.submitted_at),
+            retry_until=max(latest, sent),
         )
     except PomeloError as exc:
         error = exc
@@ -555,6 +557,7 @@ def _succeed(adjustment: Adjustment, *, response) -> None:
     _ledger_book(adjustment)
     adjustment.failure_reason = ""
     comment = ""
+    assert adjustment.submitted_at is not None  # set by the claim of this attempt
     if not may_send_automatically(adjustment, at=adjustment.submitted_at):
         comment = (
             "Pomelo accepted a re-send made after the idempotency window. If an earlier "
@@ -580,6 +583,7 @@ def _fail(adjustment: Adjustment, *, error: PomeloError) -> None:
     otherwise left to an approver.
     """
     attempt = adjustment.submit_attempts
+    assert adjustment.submitted_at is not None  # set by the claim of this attempt
     sent_in_window = may_send_automatically(adjustment, at=adjustment.submitted_at)
     earlier_uncertain = attempt > 1 or error.uncertain_attempts > 0
     fields = ["failure_reason", *_EXCHANGE_FIELDS]
@@ -594,7 +598,7 @@ def _fail(adjustment: Adjustment, *, error: PomeloError) -> None:
             f"Pomelo did not accept it: {error}. Nothing was applied and this request is "
             "closed. Once the cause is fixed, request it again."
         )
-    elif may_send_automatically(adjustment, at=adjustment.lease_expires_at):
+    elif may_send_automatically(adjustment, at=adjustment.lease_expires_at or timezone.now()):
         # Stays SUBMITTING: the watchdog queued with the claim resumes it when the lease ends.
         adjustment.failure_reason = (
             f"Attempt {attempt} failed: {error}. Pomelo may or may not have applied it. It is "
@@ -657,7 +661,7 @@ def adjustment_resume_overdue(
 
 
 def adjustment_resume(
-    *, adjustment_id: int, actor: AbstractBaseUser, comment: str = "",
+    *, adjustment_id: int, actor: User, comment: str = "",
     ip_address: str | None = None,
 ) -> Adjustment:
     """An approver has an overdue submission picked up now rather than by the watchdog or the
@@ -686,7 +690,7 @@ def adjustment_resume(
 
 
 def adjustment_outcome_check_request(
-    *, adjustment_id: int, actor: AbstractBaseUser, ip_address: str | None = None
+    *, adjustment_id: int, actor: User, ip_address: str | None = None
 ) -> Adjustment:
     """An approver asks for a fresh balance from Pomelo beside an adjustment of unknown outcome.
     A task asks Pomelo: no request waits on it."""
@@ -726,7 +730,7 @@ class Decision:
 
 
 def adjustment_decide(
-    *, adjustment_id: int, approver: AbstractBaseUser, decision: str, comment: str,
+    *, adjustment_id: int, approver: User, decision: str, comment: str,
     ip_address: str | None = None,
 ) -> Adjustment:
     """An approver settles an adjustment whose outcome is unknown.

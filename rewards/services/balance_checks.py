@@ -5,7 +5,7 @@ model, its audit entry a rewards one.
 """
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from accounts.models import BalanceSnapshot, Card, Member
@@ -19,7 +19,7 @@ from rewards.models import AuditEntry
 def member_balance_check(
     *,
     member: Member,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     card: Card | None = None,
     ip_address: str | None = None,
     client: PomeloClient | None = None,

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -74,7 +74,7 @@ def _results_for(run, member: Member, pomelo, error: str, unsettled: dict) -> li
 
 def reconciliation_run(
     *,
-    started_by: AbstractBaseUser | None = None,
+    started_by: User | None = None,
     concurrency: int = 4,
     client: PomeloClient | None = None,
     progress: Progress | None = None,
