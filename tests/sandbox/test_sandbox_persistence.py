@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import requests
 
-from sandbox.pomelo_server import serve
+from sandbox.server import serve
 
 
 def _start(path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from sandbox.pomelo_server import serve
+from sandbox.server import serve
 from tests.support.sandbox_pomelo import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

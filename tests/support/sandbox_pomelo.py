@@ -18,7 +18,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
 
-from sandbox.pomelo_server import PomeloSandboxApp, SandboxPomeloServer, serve
+from sandbox.pomelo_server import PomeloSandboxApp
+from sandbox.server import SandboxPomeloServer, serve
 
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"
