@@ -22,12 +22,14 @@ run: install
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 check-ledger: install
 	DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} $(PY) manage.py check_ledger

@@ -4,9 +4,11 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Card, Member, RewardAccount
+from kernel.errors import BackofficeError
+from kernel.locks import lock_or_create
 
 
-class UnknownAccountType(ValueError):
+class UnknownAccountType(BackofficeError):
     pass
 
 
@@ -46,9 +48,7 @@ def card_get_or_create(*, member: Member, pomelo_card_id: str, last_four: str = 
 def reward_account_lock(*, member: Member, account_type: str) -> RewardAccount:
     """The member's account of this type, created if needed, locked until the caller commits."""
     account_type = account_type_validate(account_type=account_type)
-    account, _ = RewardAccount.objects.select_for_update().get_or_create(
-        member=member, account_type=account_type
-    )
+    account, _ = lock_or_create(RewardAccount.objects, member=member, account_type=account_type)
     return account
 
 

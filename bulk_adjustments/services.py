@@ -26,8 +26,8 @@ from rewards.audit import audit_record
 from rewards.models import Adjustment, AuditEntry
 from rewards.services.adjustments import (
     AdjustmentError,
-    adjustment_approve,
-    adjustment_request,
+    adjustment_approve_joined,
+    adjustment_request_joined,
     adjustment_submit,
 )
 
@@ -277,13 +277,13 @@ def _row_adjustment_create(*, row_id: int, batch: BulkBatch, approvals: list[Bul
         row.attempts += 1
         try:
             with transaction.atomic():
-                adjustment = adjustment_request(
+                adjustment = adjustment_request_joined(
                     maker=batch.maker, member=row.member, card=row.card,
                     account_type=row.account_type, direction=row.direction, amount=row.amount,
                     reason_code=row.reason_code, reason_text=row.reason_text,
                 )
                 for approval in approvals:
-                    adjustment = adjustment_approve(
+                    adjustment = adjustment_approve_joined(
                         adjustment_id=adjustment.pk, approver=approval.approver,
                         comment=f"Approved with bulk batch #{batch.pk}: {approval.comment}",
                         enqueue_submission=False,

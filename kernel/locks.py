@@ -19,34 +19,34 @@ from typing import TypeVar
 from django.db import models
 
 M = TypeVar("M", bound=models.Model)
+Rows = models.Manager[M] | models.QuerySet[M]
 
 
-def lock_for_update(queryset: models.QuerySet[M]) -> models.QuerySet[M]:
-    """`queryset` locking its own rows only (FOR UPDATE OF the model's table)."""
-    return queryset.select_for_update(of=("self",))
+def lock_for_update(rows: Rows[M]) -> models.QuerySet[M]:
+    """`rows` locking their own table only (FOR UPDATE OF the model's table)."""
+    return rows.all().select_for_update(of=("self",))
 
 
-def lock_one(queryset: models.QuerySet[M], **lookup) -> M:
+def lock_one(queryset: Rows[M], **lookup) -> M:
     """The one row `lookup` matches, locked until the caller's transaction ends.
 
     Raises the model's DoesNotExist when no row matches."""
     return lock_for_update(queryset).get(**lookup)
 
 
-def lock_first(queryset: models.QuerySet[M], **lookup) -> M | None:
+def lock_first(queryset: Rows[M], **lookup) -> M | None:
     """The first row `lookup` matches (by primary key), locked; None when none matches."""
     return lock_for_update(queryset.filter(**lookup)).order_by("pk").first()
 
 
-def lock_many(queryset: models.QuerySet[M], pks: Iterable[object]) -> list[M]:
+def lock_many(queryset: Rows[M], pks: Iterable[object]) -> list[M]:
     """The rows with these primary keys, locked in primary-key order (missing ones are left
     out)."""
     return list(lock_for_update(queryset.filter(pk__in=list(pks))).order_by("pk"))
 
 
-def lock_or_create(manager: models.Manager[M] | models.QuerySet[M], *, defaults=None,
-                   **lookup) -> tuple[M, bool]:
+def lock_or_create(manager: Rows[M], *, defaults=None, **lookup) -> tuple[M, bool]:
     """get_or_create under a lock: the row found (or the one just inserted) stays locked until
     the caller commits; two callers inserting at once meet on the unique constraint and the
     loser reads the winner's row."""
-    return lock_for_update(manager.all()).get_or_create(defaults=defaults, **lookup)
+    return lock_for_update(manager).get_or_create(defaults=defaults, **lookup)

@@ -25,6 +25,8 @@ VIEW_AUDIT_ENTRY = "rewards.view_auditentry"
 VIEW_RECONCILIATION_RUN = "rewards.view_reconciliationrun"
 VIEW_RECONCILIATION_RESULT = "rewards.view_reconciliationresult"
 ADD_RECONCILIATION_RUN = "rewards.add_reconciliationrun"
+VIEW_CHAIN_ANCHOR = "rewards.view_chainanchor"
+VIEW_CHAIN_VERIFICATION = "rewards.view_chainverification"
 
 # bulk adjustments
 VIEW_BULK_BATCH = "bulk_adjustments.view_bulkbatch"

@@ -5,47 +5,48 @@ post_migrate handler), so a change here needs no migration. `roles_sync` can be 
 any time to restore them.
 """
 
+from kernel import permissions as perms
+
 ROLES = {
     "Support agent": [
-        "accounts.view_member", "accounts.view_card", "accounts.view_rewardaccount",
-        "accounts.view_balancesnapshot", "accounts.check_balance",
-        "rewards.view_rewardevent", "rewards.view_ledgerentry",
-        "rewards.view_adjustment", "rewards.add_adjustment",
-        "bulk_adjustments.view_bulkbatch", "bulk_adjustments.add_bulkbatch",
+        perms.VIEW_MEMBER, perms.VIEW_CARD, perms.VIEW_REWARD_ACCOUNT,
+        perms.VIEW_BALANCE_SNAPSHOT, perms.CHECK_BALANCE,
+        perms.VIEW_REWARD_EVENT, perms.VIEW_LEDGER_ENTRY,
+        perms.VIEW_ADJUSTMENT, perms.ADD_ADJUSTMENT,
+        perms.VIEW_BULK_BATCH, perms.ADD_BULK_BATCH,
     ],
     "Approver": [
-        "accounts.view_member", "accounts.view_card", "accounts.view_rewardaccount",
-        "accounts.view_balancesnapshot", "accounts.check_balance",
-        "rewards.view_rewardevent", "rewards.view_ledgerentry",
-        "rewards.view_adjustment", "rewards.approve_adjustment", "rewards.retry_adjustment",
-        "rewards.view_approval", "rewards.view_auditentry", "rewards.view_chainverification",
-        "bulk_adjustments.view_bulkbatch", "bulk_adjustments.approve_bulkbatch",
-        "bulk_adjustments.retry_bulkbatch",
+        perms.VIEW_MEMBER, perms.VIEW_CARD, perms.VIEW_REWARD_ACCOUNT,
+        perms.VIEW_BALANCE_SNAPSHOT, perms.CHECK_BALANCE,
+        perms.VIEW_REWARD_EVENT, perms.VIEW_LEDGER_ENTRY,
+        perms.VIEW_ADJUSTMENT, perms.APPROVE_ADJUSTMENT, perms.RETRY_ADJUSTMENT,
+        perms.VIEW_APPROVAL, perms.VIEW_AUDIT_ENTRY, perms.VIEW_CHAIN_VERIFICATION,
+        perms.VIEW_BULK_BATCH, perms.APPROVE_BULK_BATCH, perms.RETRY_BULK_BATCH,
     ],
     "Finance auditor": [
-        "accounts.view_member", "accounts.view_card", "accounts.view_rewardaccount",
-        "accounts.view_balancesnapshot",
-        "rewards.view_rewardevent", "rewards.view_ledgerentry", "rewards.view_adjustment",
-        "rewards.view_approval", "rewards.view_auditentry", "rewards.export_adjustment",
-        "rewards.view_reconciliationrun", "rewards.view_reconciliationresult",
-        "rewards.view_chainanchor", "rewards.view_chainverification",
-        "webhooks.view_delivery",
-        "bulk_adjustments.view_bulkbatch", "bulk_adjustments.export_bulkbatch",
+        perms.VIEW_MEMBER, perms.VIEW_CARD, perms.VIEW_REWARD_ACCOUNT,
+        perms.VIEW_BALANCE_SNAPSHOT,
+        perms.VIEW_REWARD_EVENT, perms.VIEW_LEDGER_ENTRY, perms.VIEW_ADJUSTMENT,
+        perms.VIEW_APPROVAL, perms.VIEW_AUDIT_ENTRY, perms.EXPORT_ADJUSTMENT,
+        perms.VIEW_RECONCILIATION_RUN, perms.VIEW_RECONCILIATION_RESULT,
+        perms.VIEW_CHAIN_ANCHOR, perms.VIEW_CHAIN_VERIFICATION,
+        perms.VIEW_DELIVERY,
+        perms.VIEW_BULK_BATCH, perms.EXPORT_BULK_BATCH,
     ],
     "Administrator": [
-        "accounts.view_member", "accounts.change_member", "accounts.view_card",
-        "accounts.view_rewardaccount", "accounts.view_balancesnapshot", "accounts.check_balance",
-        "rewards.view_rewardevent", "rewards.view_ledgerentry", "rewards.view_adjustment",
-        "rewards.view_approval", "rewards.view_auditentry", "rewards.export_adjustment",
-        "rewards.view_reconciliationrun", "rewards.view_reconciliationresult",
-        "rewards.add_reconciliationrun",
-        "rewards.view_chainanchor", "rewards.view_chainverification",
-        "webhooks.view_delivery", "webhooks.reprocess_delivery",
+        perms.VIEW_MEMBER, perms.CHANGE_MEMBER, perms.VIEW_CARD,
+        perms.VIEW_REWARD_ACCOUNT, perms.VIEW_BALANCE_SNAPSHOT, perms.CHECK_BALANCE,
+        perms.VIEW_REWARD_EVENT, perms.VIEW_LEDGER_ENTRY, perms.VIEW_ADJUSTMENT,
+        perms.VIEW_APPROVAL, perms.VIEW_AUDIT_ENTRY, perms.EXPORT_ADJUSTMENT,
+        perms.VIEW_RECONCILIATION_RUN, perms.VIEW_RECONCILIATION_RESULT,
+        perms.ADD_RECONCILIATION_RUN,
+        perms.VIEW_CHAIN_ANCHOR, perms.VIEW_CHAIN_VERIFICATION,
+        perms.VIEW_DELIVERY, perms.REPROCESS_DELIVERY,
         # Users through the staff app's user admin only: create, deactivate, assign these
         # roles, send a password reset link; never superuser, permissions or passwords.
-        "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
+        perms.VIEW_USER, perms.ADD_USER, perms.CHANGE_USER, perms.VIEW_GROUP,
         # Sign-in lockouts: see them, and unlock (an unlock deletes axes' attempt record).
-        "axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog",
+        perms.VIEW_ACCESS_ATTEMPT, perms.DELETE_ACCESS_ATTEMPT, perms.VIEW_ACCESS_LOG,
     ],
 }
 

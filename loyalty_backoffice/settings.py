@@ -41,7 +41,8 @@ INSTALLED_APPS = [
     "rewards",
     "webhooks",
     "bulk_adjustments",
-    "sandbox",
+    # The stand-in Pomelo and its commands exist only where SANDBOX_ENABLED says so.
+    *(["sandbox"] if SANDBOX_ENABLED else []),
     # Sign-in throttling, and staff accounts managed within the roles (after the apps whose
     # permissions the roles name: it syncs the roles after every migrate).
     "axes",
@@ -84,9 +85,9 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-# Admin writes are atomic per request; the webhook views opt out and manage their own
-# transactions so a processing error never rolls back the record of the delivery.
-DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# No transaction per request: each service opens its own (kernel/transactions.py), so no
+# view can hold a transaction open while Pomelo answers.
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Persistent connections: opening one costs more than the webhook intake's whole INSERT. The
 # health check (a cheap ping when a request first touches a reused connection) replaces a
 # connection the database or a proxy dropped instead of failing the request on it.

@@ -177,7 +177,7 @@ class TokenProvider:
         }
         # Both the token (body and bearer header) and the client credentials: Pomelo does not
         # say which it reads.
-        data = {"json": body} if self.revoke_format == "json" else {"data": body}
+        data: dict[str, Any] = {"json": body} if self.revoke_format == "json" else {"data": body}
         started = time.monotonic()
         try:
             response = self.session.post(
@@ -281,7 +281,7 @@ def _parse_token_body(raw_body: str) -> tuple[str | None, float]:
     if not isinstance(token, str) or not token:
         return None, DEFAULT_EXPIRES_IN_SECONDS
     expires_in: float = DEFAULT_EXPIRES_IN_SECONDS
-    raw_expiry = parsed.get("expires_in")
+    raw_expiry: Any = parsed.get("expires_in")
     if not isinstance(raw_expiry, bool):
         try:
             expires_in = float(raw_expiry)

@@ -310,7 +310,7 @@ class PomeloClient:
                     retries_used += 1
                     self._sleep(retries_used, delay)
                     continue
-                error = PomeloUnavailable(
+                error: PomeloError = PomeloUnavailable(
                     f"Pomelo could not be reached: {_describe_failure(exc)} ({attempts} attempt(s)).",
                     request=request_record,
                     attempts=attempts,

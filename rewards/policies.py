@@ -1,10 +1,18 @@
-"""Pure rules about manual adjustments: when a submission to Pomelo may be sent again without a
-person, and whether a debit may take a balance below zero. No writes, no Pomelo calls."""
+"""The rules of manual adjustments, as pure functions: who may review, cancel, resume or settle
+one and why not, when a submission may be sent again without a person, and whether a debit may
+take a balance below zero. No writes, no Pomelo calls, no queries.
+
+The services call the `*_refusal` functions before every change (under the adjustment's row
+lock) and raise AdjustmentError with the reason; the selectors call the same functions to decide
+which buttons to show and to explain a missing one. A refusal is "" when the action is allowed.
+"""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 
+from kernel import permissions as perms
 from rewards.models import Adjustment
 
 State = Adjustment.State
@@ -54,3 +62,85 @@ def submission_overdue(adjustment: Adjustment, *, now: datetime) -> bool:
 
 def negative_balance_allowed() -> bool:
     return settings.POMELO_ALLOWS_NEGATIVE_BALANCE
+
+
+def _state_words(adjustment: Adjustment) -> str:
+    return f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}"
+
+
+_PARTICIPLES = {"review": "reviewed", "approve": "approved", "reject": "rejected"}
+
+
+def approval_deadline_passed(adjustment: Adjustment, *, now: datetime) -> bool:
+    """A request not approved by its deadline expires instead."""
+    return adjustment.state == State.PENDING_APPROVAL and adjustment.expires_at <= now
+
+
+def review_refusal(adjustment: Adjustment, *, user, now: datetime, already_approved: bool = False,
+                   verb: str = "review") -> str:
+    """Why `user` may not approve, reject or (`verb` "review") do either to the adjustment.
+
+    Maker-checker: the maker never reviews their own request, and each approval of a request
+    that needs two comes from a different approver (`already_approved`: this user gave one)."""
+    if not user.has_perm(perms.APPROVE_ADJUSTMENT):
+        action = "approve or reject" if verb == "review" else verb
+        return f"You do not have permission to {action} adjustments."
+    if adjustment.maker_id == user.pk:
+        return f"You requested adjustment #{adjustment.pk}; another approver must {verb} it."
+    if adjustment.state != State.PENDING_APPROVAL:
+        return (f"{_state_words(adjustment)}; only a request pending approval can be "
+                f"{_PARTICIPLES[verb]}.")
+    if approval_deadline_passed(adjustment, now=now):
+        return f"Adjustment #{adjustment.pk} is past its approval deadline and will expire."
+    if already_approved:
+        return f"You already approved adjustment #{adjustment.pk}; a different approver is needed."
+    return ""
+
+
+def debit_refusal(adjustment: Adjustment, *, available: Decimal) -> str:
+    """Why a debit cannot be approved at all: Pomelo would refuse to take the balance below
+    zero. (Above the balance but allowed, approving needs an explicit override instead.)"""
+    if (adjustment.direction == Adjustment.Direction.DEBIT and adjustment.amount > available
+            and not negative_balance_allowed()):
+        return (
+            f"Debit of {adjustment.amount} exceeds the available {adjustment.account_type} "
+            f"balance, now {available}. Pomelo does not let a balance go below zero, so it would "
+            "refuse it. It cannot be approved; reject it. The maker can request a smaller debit."
+        )
+    return ""
+
+
+def cancel_refusal(adjustment: Adjustment, *, user) -> str:
+    """Only the maker withdraws a request, and only while it waits for approval."""
+    if adjustment.maker_id != user.pk:
+        return "Only the person who requested an adjustment can cancel it."
+    if adjustment.state != State.PENDING_APPROVAL:
+        return f"{_state_words(adjustment)}; only a request pending approval can be cancelled."
+    return ""
+
+
+def resume_refusal(adjustment: Adjustment, *, user, now: datetime) -> str:
+    """An approver (or a holder of the retry permission) has an overdue submission picked up
+    now; never while an attempt still holds its lease."""
+    if not (user.has_perm(perms.APPROVE_ADJUSTMENT) or user.has_perm(perms.RETRY_ADJUSTMENT)):
+        return "You do not have permission to resume adjustments."
+    if submission_overdue(adjustment, now=now):
+        return ""
+    if adjustment.state == State.SUBMITTING:
+        lease = adjustment.lease_expires_at
+        until = f"{lease:%Y-%m-%d %H:%M:%S} UTC" if lease else "—"
+        return (f"Adjustment #{adjustment.pk} is being sent to Pomelo; its attempt holds the "
+                f"lease until {until}. Resume it only after that.")
+    return f"{_state_words(adjustment)}; only a submission whose lease is over can be resumed."
+
+
+def decide_refusal(adjustment: Adjustment, *, user) -> str:
+    """An approver other than the maker settles an adjustment whose outcome is unknown."""
+    if not user.has_perm(perms.APPROVE_ADJUSTMENT):
+        return "You do not have permission to decide the outcome of adjustments."
+    if adjustment.maker_id == user.pk:
+        return f"You requested adjustment #{adjustment.pk}; another approver must decide its outcome."
+    if adjustment.state != State.OUTCOME_UNKNOWN:
+        return (f"{_state_words(adjustment)}; only an adjustment whose outcome is unknown can be "
+                "re-sent or closed.")
+    return ""

@@ -1,4 +1,6 @@
-"""A stand-in for Pomelo's Loyalty API, for demos, development and tests.
+"""A stand-in for Pomelo's Loyalty API, for demos, development and tests: its routing and store.
+
+Fault injection is in `sandbox/faults.py`, the HTTP server in `sandbox/server.py`.
 
 It speaks the same HTTP as the real thing as far as we know it (the README's "Talking to Pomelo"
 lists what Pomelo documents and what we assume): OAuth client-credentials tokens (one per client,
@@ -40,9 +42,7 @@ import hmac
 import json
 import logging
 import math
-import random
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -50,10 +50,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs
-from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+
+from sandbox.faults import Faults
+from sandbox.http_errors import BadRequest, DropConnection, SandboxHTTPError
 
 logger = logging.getLogger("sandbox.pomelo")
 
@@ -66,108 +67,6 @@ MAX_AMOUNT = Decimal("1000000000000")
 MOVEMENT_PREFIX = "/loyalty/v1/accounts/"
 
 StartResponse = Callable[..., Any]
-
-
-class DropConnection(Exception):
-    """Raised by the app to close the connection without writing any response."""
-
-
-@dataclass
-class Faults:
-    """Failures to inject into the loyalty API (token and control endpoints are exempt)."""
-
-    fail_next: int = 0  # answer `fail_status` to the next N loyalty requests, no effect
-    fail_status: int = 500
-    drop_next: int = 0  # close the connection without answering, no effect
-    # Apply the request, then close the connection: the answer is lost but the effect stays,
-    # which is exactly the case that makes a retry dangerous without an idempotency key.
-    drop_after_apply_next: int = 0
-    delay_ms: int = 0  # wait this long before handling (to provoke client read timeouts)
-    delay_next: int | None = None  # only delay the next N requests; None: all of them
-    fail_percent: float = 0.0  # answer `fail_status` to this share of requests, at random
-    seed: int | None = None
-    injected: int = 0  # how many faults were injected so far
-    rng: random.Random = field(default_factory=random.Random, repr=False)
-
-    _INT_OPTIONS = ("fail_next", "drop_next", "drop_after_apply_next", "delay_ms")
-
-    @classmethod
-    def from_payload(cls, payload: Any) -> Faults:
-        if payload is None:
-            payload = {}
-        if not isinstance(payload, dict):
-            raise _BadRequest("The fault configuration must be a JSON object.")
-        known = {
-            "fail_next",
-            "fail_status",
-            "drop_next",
-            "drop_after_apply_next",
-            "delay_ms",
-            "delay_next",
-            "fail_percent",
-            "seed",
-        }
-        unknown = set(payload) - known
-        if unknown:
-            raise _BadRequest(f"Unknown fault options: {', '.join(sorted(unknown))}.")
-        faults = cls()
-        for name in cls._INT_OPTIONS:
-            setattr(faults, name, _non_negative_int(payload.get(name, 0), name))
-        if payload.get("delay_next") is not None:
-            faults.delay_next = _non_negative_int(payload["delay_next"], "delay_next")
-        status = payload.get("fail_status", 500)
-        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-            raise _BadRequest("fail_status must be an HTTP error status (400-599).")
-        faults.fail_status = status
-        percent = payload.get("fail_percent", 0)
-        if isinstance(percent, bool) or not isinstance(percent, int | float | Decimal):
-            raise _BadRequest("fail_percent must be a number from 0 to 100.")
-        if not 0 <= percent <= 100:
-            raise _BadRequest("fail_percent must be a number from 0 to 100.")
-        faults.fail_percent = float(percent)
-        seed = payload.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise _BadRequest("seed must be an integer.")
-        faults.seed = seed
-        # Seeded, so a flaky-network scenario replays identically run after run.
-        faults.rng = random.Random(seed)
-        return faults
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "fail_next": self.fail_next,
-            "fail_status": self.fail_status,
-            "drop_next": self.drop_next,
-            "drop_after_apply_next": self.drop_after_apply_next,
-            "delay_ms": self.delay_ms,
-            "delay_next": self.delay_next,
-            "fail_percent": self.fail_percent,
-            "seed": self.seed,
-            "injected": self.injected,
-        }
-
-    def decide(self) -> tuple[float, str | None]:
-        """Consume the fault for one loyalty request: (delay in seconds, action or None)."""
-        delay = 0.0
-        if self.delay_ms and (self.delay_next is None or self.delay_next > 0):
-            delay = self.delay_ms / 1000
-            if self.delay_next is not None:
-                self.delay_next -= 1
-        action: str | None = None
-        if self.drop_next > 0:
-            self.drop_next -= 1
-            action = "drop"
-        elif self.fail_next > 0:
-            self.fail_next -= 1
-            action = "fail"
-        elif self.fail_percent and self.rng.random() * 100 < self.fail_percent:
-            action = "fail"
-        elif self.drop_after_apply_next > 0:
-            self.drop_after_apply_next -= 1
-            action = "drop_after_apply"
-        if action or delay:
-            self.injected += 1
-        return delay, action
 
 
 @dataclass
@@ -190,21 +89,6 @@ class KeyRecord:
     effects: list[dict[str, str]] = field(default_factory=list)
     stored_at: float = 0.0  # the stand-in's clock when the key was (last) first used
     forgotten: int = 0  # times the key memory ran out and the key was treated as new
-
-
-class SandboxHTTPError(Exception):
-    """An error answer from the stand-in: HTTP status, error_code and message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class _BadRequest(SandboxHTTPError):
-    def __init__(self, message: str, code: str = "INVALID_REQUEST") -> None:
-        super().__init__(400, code, message)
 
 
 class PomeloSandboxApp:
@@ -328,7 +212,7 @@ class PomeloSandboxApp:
     def _token(self, environ: dict[str, Any]) -> tuple[int, bytes]:
         payload = self._oauth_payload(environ)
         if payload.get("grant_type") != "client_credentials":
-            raise _BadRequest("grant_type must be client_credentials.", "UNSUPPORTED_GRANT_TYPE")
+            raise BadRequest("grant_type must be client_credentials.", "UNSUPPORTED_GRANT_TYPE")
         self._require_client(payload)
         with self.lock:
             now = self.clock()
@@ -374,7 +258,7 @@ class PomeloSandboxApp:
         else:
             payload = _parse_json(raw)
         if not isinstance(payload, dict):
-            raise _BadRequest("The request must be a JSON object or a form.")
+            raise BadRequest("The request must be a JSON object or a form.")
         return payload
 
     def _require_client(self, payload: dict[str, Any]) -> None:
@@ -413,7 +297,7 @@ class PomeloSandboxApp:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         given = {k: v for k, v in query.items() if k in ("card_id", "user_id")}
         if len(given) != 1 or any(len(v) != 1 or not v[0] for v in given.values()):
-            raise _BadRequest("Exactly one of card_id or user_id must be provided.")
+            raise BadRequest("Exactly one of card_id or user_id must be provided.")
         ((name, (value,)),) = given.items()
         with self.lock:
             if name == "card_id":
@@ -435,10 +319,10 @@ class PomeloSandboxApp:
         self._require_bearer(environ)
         key = environ.get("HTTP_X_IDEMPOTENCY_KEY", "").strip()
         if not key:
-            raise _BadRequest("The x-idempotency-key header is required.", "MISSING_IDEMPOTENCY_KEY")
+            raise BadRequest("The x-idempotency-key header is required.", "MISSING_IDEMPOTENCY_KEY")
         payload = _parse_json(_read_body(environ))
         if not isinstance(payload, dict):
-            raise _BadRequest("The body must be a JSON object.")
+            raise BadRequest("The body must be a JSON object.")
         fingerprint = _fingerprint(operation, account_type, payload)
         with self.lock:
             record = self.keys.get(key)
@@ -479,17 +363,17 @@ class PomeloSandboxApp:
         self, account_type: str, operation: str, payload: dict[str, Any]
     ) -> tuple[int, bytes, dict[str, str] | None]:
         if account_type not in self.account_types:
-            raise _BadRequest(f"Unknown account type {account_type}.", "INVALID_ACCOUNT_TYPE")
+            raise BadRequest(f"Unknown account type {account_type}.", "INVALID_ACCOUNT_TYPE")
         amount = _amount(payload.get("amount"), positive_only=True)
         card_id = payload.get("card_id")
         if not isinstance(card_id, str) or not card_id:
-            raise _BadRequest("card_id is required.")
+            raise BadRequest("card_id is required.")
         reason = payload.get("reason")
         if not isinstance(reason, str) or not reason.strip():
-            raise _BadRequest("reason is required.")
+            raise BadRequest("reason is required.")
         user_id = self.card_owner.get(card_id)
         if user_id is None:
-            raise _BadRequest(f"Card {card_id} not found.", "CARD_NOT_FOUND")
+            raise BadRequest(f"Card {card_id} not found.", "CARD_NOT_FOUND")
         member = self.members[user_id]
         current = member.balances[account_type]
         if operation == "burn" and amount > current:
@@ -547,7 +431,7 @@ class PomeloSandboxApp:
             memory = payload.get("memory_seconds") if isinstance(payload, dict) else None
             if memory is not None and (isinstance(memory, bool) or not isinstance(memory, int | Decimal)
                                        or memory < 0):
-                raise _BadRequest("memory_seconds must be a non-negative number or null.")
+                raise BadRequest("memory_seconds must be a non-negative number or null.")
             with self.lock:
                 self.key_memory_seconds = None if memory is None else float(memory)
             return 200, _json({"data": {"memory_seconds": self.key_memory_seconds}})
@@ -555,7 +439,7 @@ class PomeloSandboxApp:
             payload = _parse_json(_read_body(environ)) or {}
             seconds = payload.get("advance_seconds") if isinstance(payload, dict) else None
             if isinstance(seconds, bool) or not isinstance(seconds, int | Decimal) or seconds < 0:
-                raise _BadRequest("advance_seconds must be a non-negative number.")
+                raise BadRequest("advance_seconds must be a non-negative number.")
             with self.lock:
                 self.clock_offset += float(seconds)
             return 200, _json({"data": {"clock_offset_seconds": self.clock_offset}})
@@ -582,20 +466,20 @@ class PomeloSandboxApp:
 
     def _upsert_member(self, payload: Any) -> tuple[int, bytes]:
         if not isinstance(payload, dict):
-            raise _BadRequest("The body must be a JSON object.")
+            raise BadRequest("The body must be a JSON object.")
         user_id = payload.get("user_id")
         if not isinstance(user_id, str) or not user_id:
-            raise _BadRequest("user_id is required.")
+            raise BadRequest("user_id is required.")
         card_ids = payload.get("card_ids", [])
         if not isinstance(card_ids, list) or not all(isinstance(c, str) and c for c in card_ids):
-            raise _BadRequest("card_ids must be a list of card ids.")
+            raise BadRequest("card_ids must be a list of card ids.")
         balances = payload.get("balances") or {}
         if not isinstance(balances, dict):
-            raise _BadRequest("balances must be an object {account_type: amount}.")
+            raise BadRequest("balances must be an object {account_type: amount}.")
         parsed_balances = {}
         for account_type, value in balances.items():
             if account_type not in self.account_types:
-                raise _BadRequest(f"Unknown account type {account_type}.", "INVALID_ACCOUNT_TYPE")
+                raise BadRequest(f"Unknown account type {account_type}.", "INVALID_ACCOUNT_TYPE")
             parsed_balances[account_type] = _amount(value, positive_only=False)
         with self.lock:
             for card_id in card_ids:
@@ -621,10 +505,10 @@ class PomeloSandboxApp:
     def _reward(self, payload: Any) -> tuple[int, bytes]:
         """Apply the effect of simulated card traffic (a reward, or its reversal)."""
         if not isinstance(payload, dict):
-            raise _BadRequest("The body must be a JSON object.")
+            raise BadRequest("The body must be a JSON object.")
         account_type = payload.get("account_type")
         if account_type not in self.account_types:
-            raise _BadRequest(f"Unknown account type {account_type}.", "INVALID_ACCOUNT_TYPE")
+            raise BadRequest(f"Unknown account type {account_type}.", "INVALID_ACCOUNT_TYPE")
         amount = _amount(payload.get("amount"), positive_only=False)
         with self.lock:
             user_id = payload.get("user_id")
@@ -716,107 +600,6 @@ class PomeloSandboxApp:
         }
 
 
-# --- server ----------------------------------------------------------------------------------
-
-
-class _SandboxServerHandler(ServerHandler):
-    def handle_error(self) -> None:
-        if isinstance(sys.exc_info()[1], DropConnection):
-            # Write nothing: the socket closes when the request ends, and the client sees the
-            # connection drop without a status line, like a crash or a cut network.
-            return
-        super().handle_error()
-
-
-class _SandboxRequestHandler(WSGIRequestHandler):
-    def handle(self) -> None:
-        # Same as WSGIRequestHandler.handle, with a ServerHandler that can drop connections.
-        self.raw_requestline = self.rfile.readline(65537)
-        if len(self.raw_requestline) > 65536:
-            self.requestline = ""
-            self.request_version = ""
-            self.command = ""
-            self.send_error(414)
-            return
-        if not self.parse_request():
-            return
-        handler = _SandboxServerHandler(
-            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
-        )
-        handler.request_handler = self
-        handler.run(self.server.get_app())
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Request lines go to logging (quiet by default), not to stderr as wsgiref does.
-        logger.debug("sandbox %s " + format, self.address_string(), *args)
-
-
-class SandboxPomeloServer(ThreadingMixIn, WSGIServer):
-    """A threaded wsgiref server for the stand-in. Port 0 picks a free port."""
-
-    # Daemon threads: a request stuck in an injected delay must not keep a test run alive.
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    app: PomeloSandboxApp
-    _thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host = self.server_address[0]
-        return f"http://{host}:{self.server_address[1]}"
-
-    def start(self) -> threading.Thread:
-        """Serve in a background thread; `stop()` ends it."""
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self._thread
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self.server_close()
-
-
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 8765,
-    *,
-    client_id: str,
-    client_secret: str,
-    account_types: Iterable[str] = DEFAULT_ACCOUNT_TYPES,
-    token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS,
-    faults: dict[str, Any] | None = None,
-    state_path: Path | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    key_memory_seconds: float | None = None,
-) -> SandboxPomeloServer:
-    """Bind the stand-in to host:port (0: any free port) without serving yet.
-
-    Call `.start()` to serve in a thread or `.serve_forever()` to block; `.stop()` to end.
-    `faults` takes the same options as POST /_sandbox/faults and applies from the start.
-    """
-    app = PomeloSandboxApp(
-        client_id=client_id,
-        client_secret=client_secret,
-        account_types=account_types,
-        token_lifetime_seconds=token_lifetime_seconds,
-        faults=faults,
-        state_path=state_path,
-        clock=clock,
-        key_memory_seconds=key_memory_seconds,
-    )
-    server = SandboxPomeloServer((host, port), _SandboxRequestHandler)
-    server.set_app(app)
-    server.app = app
-    return server
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -824,7 +607,7 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError as exc:
-        raise _BadRequest("Invalid Content-Length.") from exc
+        raise BadRequest("Invalid Content-Length.") from exc
     if length > MAX_BODY_BYTES:
         raise SandboxHTTPError(413, "PAYLOAD_TOO_LARGE", "The body is too large.")
     return environ["wsgi.input"].read(length) if length > 0 else b""
@@ -836,23 +619,23 @@ def _parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw.decode("utf-8"), parse_float=Decimal)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _BadRequest("The body is not valid JSON.") from exc
+        raise BadRequest("The body is not valid JSON.") from exc
 
 
 def _amount(value: Any, *, positive_only: bool) -> Decimal:
     """A money amount from a JSON number or string: finite, at most 2 decimals."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise _BadRequest("amount must be a decimal number.", "INVALID_AMOUNT")
+        raise BadRequest("amount must be a decimal number.", "INVALID_AMOUNT")
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except InvalidOperation as exc:
-        raise _BadRequest("amount must be a decimal number.", "INVALID_AMOUNT") from exc
+        raise BadRequest("amount must be a decimal number.", "INVALID_AMOUNT") from exc
     if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
-        raise _BadRequest("amount is out of range.", "INVALID_AMOUNT")
+        raise BadRequest("amount is out of range.", "INVALID_AMOUNT")
     if amount != amount.quantize(CENT):
-        raise _BadRequest("amount has more than 2 decimal places.", "INVALID_AMOUNT")
+        raise BadRequest("amount has more than 2 decimal places.", "INVALID_AMOUNT")
     if positive_only and amount <= 0:
-        raise _BadRequest("amount must be positive.", "INVALID_AMOUNT")
+        raise BadRequest("amount must be positive.", "INVALID_AMOUNT")
     return amount.quantize(CENT)
 
 
@@ -893,9 +676,3 @@ def _record_dict(record: KeyRecord | None) -> dict[str, Any]:
         "forgotten": record.forgotten,
         "effects": list(record.effects),
     }
-
-
-def _non_negative_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _BadRequest(f"{name} must be a non-negative integer.")
-    return value

@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 
 
@@ -13,4 +13,8 @@ class StaffConfig(AppConfig):
         from staff.roles_sync import roles_sync_after_migrate
 
         user_locked_out.connect(lockout_audit, dispatch_uid="staff.lockout_audit")
-        post_migrate.connect(roles_sync_after_migrate, sender=self, dispatch_uid="staff.roles_sync")
+        # Django sends post_migrate once per app that has models, and this app has none: listen
+        # for auth's, whose permissions the roles are made of (the handler creates every app's
+        # permissions first, so the order of the apps does not matter).
+        post_migrate.connect(roles_sync_after_migrate, sender=apps.get_app_config("auth"),
+                             dispatch_uid="staff.roles_sync")

@@ -13,12 +13,14 @@ from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from kernel import permissions as perms
+from kernel.errors import BackofficeError
 from kernel.roles import ROLES
 
 User = get_user_model()
 
 
-class UserManagementError(Exception):
+class UserManagementError(BackofficeError):
     """A change to a staff account that breaks a rule. The message is shown to staff as is."""
 
 
@@ -27,7 +29,7 @@ def is_operator(user) -> bool:
 
 
 def user_manage_check(*, actor, target) -> None:
-    if not actor.has_perm("auth.change_user"):
+    if not actor.has_perm(perms.CHANGE_USER):
         raise UserManagementError("You may not manage users.")
     if target.is_superuser and not is_operator(actor):
         raise UserManagementError(

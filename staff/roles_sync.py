@@ -1,4 +1,5 @@
-"""The roles are restored after every `migrate`, once every app's permissions exist."""
+"""The roles are restored after every `migrate`, once every app's permissions exist, and by
+`manage.py roles_sync` at any time. No migration creates them (see rewards 0005)."""
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
@@ -8,7 +9,8 @@ from django.db import DEFAULT_DB_ALIAS
 from kernel.roles import roles_sync
 
 
-def roles_sync_after_migrate(sender, *, using=DEFAULT_DB_ALIAS, apps=global_apps, verbosity=1, **kwargs):
+def roles_sync_all(*, using: str = DEFAULT_DB_ALIAS, apps=global_apps) -> None:
+    """Create every app's permissions, then reset each role's group to exactly its list."""
     # Django creates each app's permissions in its own post_migrate; create them all first so
     # the order of INSTALLED_APPS does not matter.
     for app_config in global_apps.get_app_configs():
@@ -19,3 +21,7 @@ def roles_sync_after_migrate(sender, *, using=DEFAULT_DB_ALIAS, apps=global_apps
     )
     if missing:
         raise ImproperlyConfigured(f"kernel/roles.py names unknown permissions: {missing}")
+
+
+def roles_sync_after_migrate(sender, *, using=DEFAULT_DB_ALIAS, apps=global_apps, verbosity=1, **kwargs):
+    roles_sync_all(using=using, apps=apps)

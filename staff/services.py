@@ -21,6 +21,8 @@ from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from kernel import permissions as perms
+from kernel.locks import lock_many, lock_one
 from kernel.roles import ROLES
 from rewards.audit import audit_record
 from rewards.models import AuditEntry
@@ -91,7 +93,7 @@ def _record(*, action: str, actor: AbstractUser | None, user: AbstractUser, befo
 
 def _locked_user(user_id: int) -> AbstractUser:
     try:
-        return User.objects.select_for_update(of=("self",)).get(pk=user_id)
+        return lock_one(User.objects, pk=user_id)
     except (User.DoesNotExist, ValueError, TypeError):
         raise UserManagementError(f"User #{user_id} does not exist.") from None
 
@@ -138,7 +140,7 @@ def user_create(
 ) -> AbstractUser:
     """A new staff account with the given roles and no usable password: its owner sets one
     through the reset link (user_password_reset_send)."""
-    if not actor.has_perm("auth.add_user"):
+    if not actor.has_perm(perms.ADD_USER):
         raise UserManagementError("You may not create users.")
     username = (username or "").strip()
     if not username or len(username) > NAME_MAX_LENGTH:
@@ -275,7 +277,7 @@ def _password_reset_email_send(
         "domain": domain,
         "protocol": "https" if use_https else "http",
         "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": default_token_generator.make_token(user),
+        "token": default_token_generator.make_token(user),  # type: ignore[arg-type]
         "requested_by": actor.get_username(),
         "valid_hours": int(timeout.total_seconds() // 3600),
     }
@@ -342,11 +344,9 @@ def login_lockout_clear(
     *, actor: AbstractUser, attempt_ids: Iterable[int], ip_address: str | None = None,
 ) -> int:
     """Unlock: remove the failed-attempt records of these username and address pairs."""
-    if not actor.has_perm("axes.delete_accessattempt"):
+    if not actor.has_perm(perms.DELETE_ACCESS_ATTEMPT):
         raise UserManagementError("You may not unlock sign-ins.")
-    attempts = list(
-        AccessAttempt.objects.select_for_update().filter(pk__in=list(attempt_ids)).order_by("pk")
-    )
+    attempts = lock_many(AccessAttempt.objects, attempt_ids)
     for attempt in attempts:
         audit_record(
             action=Action.LOGIN_UNLOCKED, actor=actor, ip_address=ip_address,

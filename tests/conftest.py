@@ -1,22 +1,20 @@
 import base64
-import json
-import os
-import time
-from decimal import Decimal
 
 import pytest
+import responses
 from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.db import connection
 
-from webhooks.signature import signature_compute
+from accounts.models import Member
+from tests.support.ci import IN_CI
+from tests.support.factories import MemberFactory
+from tests.support.pomelo_http import POMELO
+from tests.support.webhooks import TEST_API_KEY, TEST_API_SECRET, WebhookSender, notification_body
 
-pytest_plugins = ["tests.pomelo_fixtures", "tests.append_only_flush"]
+pytest_plugins = ["tests.support.sandbox_pomelo", "tests.support.append_only_flush"]
 
-# Pomelo's published test pair (its documentation's example), not a real credential.
-TEST_API_KEY = "Lp0g+cwb19eEfTn1YIOydEnqPcZOg8YxHctnMe+1cQA="
-TEST_API_SECRET = "uC8fVXzXMyaw1PseV452i6ozQwIIa4olcSpjuvn5E4E="
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def pytest_sessionstart(session):
@@ -51,70 +49,9 @@ def _webhook_settings(settings):
     settings.POMELO_ACCOUNT_TYPES = ["points", "cashback", "miles"]
 
 
-WEBHOOK_PATHS = {
-    "pending": "/webhooks/pomelo/loyalty/pending",
-    "confirmation": "/webhooks/pomelo/loyalty/confirmation",
-    "cancellation": "/webhooks/pomelo/loyalty/cancellation",
-}
-
-
-def signed_headers(
-    body: bytes, endpoint: str, *, timestamp: int | None = None, api_key: str = TEST_API_KEY,
-    secret: str = TEST_API_SECRET,
-) -> dict[str, str]:
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    signature = signature_compute(
-        key=base64.b64decode(secret), timestamp=ts, endpoint=endpoint, body=body
-    )
-    return {"x-api-key": api_key, "x-signature": signature, "x-timestamp": ts,
-            "x-endpoint": endpoint}
-
-
-def notification_body(kind: str, tx: str, *, amount="10.00", user="usr-1", account_type="points",
-                      card="crd-1", key: str | None = None, **extra) -> dict:
-    body = {
-        "event_id": f"loyalty-{kind}",
-        "idempotency_key": key or f"{tx}-{account_type}-{kind}",
-        "user_id": user,
-        "card_id": card,
-        "transaction_id": tx,
-        "account_type": account_type,
-        "amount": amount,
-    }
-    body.update(extra)
-    return {k: v for k, v in body.items() if v is not None}
-
-
-class WebhookSender:
-    """Posts signed notifications through Django's test client (the real view and middleware)."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def post(self, kind: str, payload, *, raw: bytes | None = None, headers=None,
-             path: str | None = None):
-        path = path or WEBHOOK_PATHS[kind]
-        body = raw if raw is not None else json.dumps(payload, default=str).encode()
-        sent = signed_headers(body, path)
-        sent.update(headers or {})
-        return self.client.generic("POST", path, body, content_type="application/json",
-                                   headers=sent)
-
-
 @pytest.fixture
 def webhook(client) -> WebhookSender:
     return WebhookSender(client)
-
-
-def balances(user: str = "usr-1", account_type: str = "points") -> tuple[Decimal, Decimal]:
-    from accounts.models import RewardAccount
-
-    account = RewardAccount.objects.filter(
-        member__pomelo_user_id=user, account_type=account_type
-    ).first()
-    if account is None:
-        return Decimal("0"), Decimal("0")
-    return account.pending_balance, account.available_balance
 
 
 @pytest.fixture
@@ -135,12 +72,65 @@ def make_staff(db):
     return make
 
 
-def delivery_of(response):
-    """The delivery a webhook response acknowledged, as the apply left it."""
-    from webhooks.models import Delivery
-
-    return Delivery.objects.get(pk=response.json()["delivery_id"])
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def outcome_of(response) -> str:
-    return delivery_of(response).outcome
+@pytest.fixture
+def people(make_staff):
+    lead = make_staff("lead", "Support agent")
+    lead.groups.add(Group.objects.get(name="Approver"))
+    return {
+        "lead": User.objects.get(pk=lead.pk),  # maker and checker: never of the same request
+        "agent": make_staff("agent", "Support agent"),
+        "agent2": make_staff("agent2", "Support agent"),
+        "approver": make_staff("approver", "Approver"),
+        "approver2": make_staff("approver2", "Approver"),
+        "auditor": make_staff("auditor", "Finance auditor"),
+        "admin": make_staff("administrator", "Administrator"),
+    }
+
+
+@pytest.fixture
+def member(webhook):
+    """usr-1 with card crd-1 (last four 4242) and 100.00 available points."""
+    webhook.post("confirmation", notification_body("confirmation", "ctx-seed", amount="100.00",
+                                                   card_last_four="4242"))
+    return Member.objects.get(pomelo_user_id="usr-1")
+
+
+@pytest.fixture
+def member_without_card():
+    return MemberFactory(pomelo_user_id="usr-nocard", name="No Card")
+
+
+@pytest.fixture
+def pomelo(settings):
+    """Pomelo's HTTP API faked by `responses`: the token endpoint answers; tests add the rest."""
+    settings.POMELO_BASE_URL = POMELO
+    settings.POMELO_TOKEN_URL = f"{POMELO}/oauth/token"
+    settings.POMELO_RETRY_BACKOFF_SECONDS = 0
+    settings.POMELO_MAX_RETRIES = 1
+    cache.clear()  # no token cached by an earlier test
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.POST, f"{POMELO}/oauth/token", json={"access_token": "t", "expires_in": 3600})
+        yield mock
+    cache.clear()
+
+
+@pytest.fixture
+def staff(make_staff):
+    people = {
+        "admin": make_staff("administrator", "Administrator"),
+        "admin2": make_staff("administrator2", "Administrator"),
+        "agent": make_staff("agent", "Support agent"),
+        "approver": make_staff("approver", "Approver"),
+        "auditor": make_staff("auditor", "Finance auditor"),
+    }
+    for user in people.values():
+        User.objects.filter(pk=user.pk).update(email=f"{user.username}@example.test")
+        user.refresh_from_db()
+    people["operator"] = User.objects.create_superuser(
+        "operator", "operator@example.test", "pw-operator")
+    return people

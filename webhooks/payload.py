@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from rewards.models import NotificationKind
-from rewards.notifications import RewardNotification
+from rewards.notification_data import RewardNotification
 
 MAX_ID_LENGTH = 64
 MAX_KEY_LENGTH = 200

@@ -22,9 +22,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from kernel.errors import BackofficeError
+from kernel.locks import lock_one
 from rewards.audit import audit_record
 from rewards.models import AuditEntry, NotificationKind
-from rewards.notifications import RewardNotification
+from rewards.notification_data import RewardNotification
 from rewards.services import NotificationNeedsReview, reward_notification_apply
 from webhooks.models import Delivery
 from webhooks.payload import PayloadError, PayloadRules, identifiers_peek, notification_parse
@@ -160,7 +162,7 @@ def delivery_reject(
     """
     event_id, key = identifiers_peek(incoming.body)
     detail = f"{error}: {message}" + (f" ({note})" if note else "")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         delivery = _delivery_new(
             incoming,
             kind=incoming.kind.value if incoming.kind else "",
@@ -413,8 +415,8 @@ def delivery_reprocess(
 
 
 def _delivery_reprocess(delivery_id: int) -> ReprocessResult:
-    with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+    with transaction.atomic(durable=True):
+        delivery = lock_one(Delivery.objects, pk=delivery_id)
         if delivery.outcome not in Delivery.REPROCESSABLE_OUTCOMES:
             return ReprocessResult(
                 delivery.pk, delivery.outcome, f"not reprocessed: it is {delivery.outcome}"
@@ -476,7 +478,7 @@ def delivery_prune_rejected(*, older_than_days: int) -> int:
     wrong method or size) are ever rejected: signed ones, flagged or not, are kept.
     """
     if older_than_days < 0:
-        raise ValueError("older_than_days must not be negative")
+        raise BackofficeError("older_than_days must not be negative")
     cutoff = timezone.now() - timedelta(days=older_than_days)
     deleted, _ = Delivery.objects.filter(outcome=Outcome.REJECTED, received_at__lt=cutoff).delete()
     return deleted

@@ -4,7 +4,6 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils.decorators import method_decorator
 from django.utils.encoding import escape_uri_path, iri_to_uri
@@ -73,7 +72,6 @@ def _endpoints(request: HttpRequest) -> tuple[str, ...]:
     return tuple(dict.fromkeys([public, request.get_full_path()]))
 
 
-@method_decorator(transaction.non_atomic_requests, name="dispatch")
 @method_decorator(csrf_exempt, name="dispatch")
 class LoyaltyNotificationView(APIView):
     """POST only; unauthenticated at the HTTP layer because Pomelo signs the body instead.

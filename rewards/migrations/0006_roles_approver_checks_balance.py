@@ -1,15 +1,9 @@
-"""Approvers may check a member's live balance at Pomelo before deciding on a debit."""
+"""Gave Approvers the balance check. It does nothing now: the roles are synced after every
+`migrate` from kernel/roles.py (see 0005)."""
 
 from django.db import migrations
-
-from kernel.roles import roles_sync
-
-
-def resync_roles(apps, schema_editor):
-    roles_sync(group_model=apps.get_model("auth", "Group"),
-               permission_model=apps.get_model("auth", "Permission"))
 
 
 class Migration(migrations.Migration):
     dependencies = [("rewards", "0005_roles")]
-    operations = [migrations.RunPython(resync_roles, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
@@ -27,6 +27,10 @@ from accounts.services import (
     account_type_validate,
     reward_account_lock,
 )
+from kernel import permissions as perms
+from kernel.errors import BackofficeError
+from kernel.locks import lock_one
+from kernel.transactions import outside_transaction
 from pomelo import (
     PomeloClient,
     PomeloError,
@@ -37,11 +41,17 @@ from pomelo import (
 from rewards.audit import audit_record
 from rewards.models import Adjustment, Approval, AuditEntry, LedgerEntry
 from rewards.policies import (
+    approval_deadline_passed,
+    cancel_refusal,
+    debit_refusal,
+    decide_refusal,
     idempotency_window,
     idempotency_window_end,
     last_automatic_send,
     may_send_automatically,
     negative_balance_allowed,
+    resume_refusal,
+    review_refusal,
     submission_lease,
     submission_overdue,
 )
@@ -54,7 +64,7 @@ CENT = Decimal("0.01")
 SECOND = timedelta(seconds=1)
 
 
-class AdjustmentError(Exception):
+class AdjustmentError(BackofficeError):
     """A request that breaks a rule. The message is shown to staff as is."""
 
 
@@ -89,10 +99,7 @@ def _locked(adjustment_id: int) -> Adjustment:
         # of=("self",): without it the joined member and card rows are locked FOR UPDATE too,
         # and a webhook committing a reward on that card (its foreign-key check takes a KEY
         # SHARE lock on the card) deadlocks with us while we wait for the account's lock.
-        return (
-            Adjustment.objects.select_for_update(of=("self",))
-            .select_related("member", "card").get(pk=adjustment_id)
-        )
+        return lock_one(Adjustment.objects.select_related("member", "card"), pk=adjustment_id)
     except Adjustment.DoesNotExist:
         raise AdjustmentError(f"Adjustment #{adjustment_id} does not exist.") from None
 
@@ -151,10 +158,10 @@ def _enqueue_outcome_check(
              actor_id=actor.pk if actor is not None else None, ip_address=ip_address)
 
 
-@transaction.atomic
-def adjustment_request(
+@transaction.atomic(savepoint=False)
+def adjustment_request_joined(
     *,
-    maker: AbstractBaseUser,
+    maker: User,
     member: Member,
     card: Card | None,
     account_type: str,
@@ -165,8 +172,11 @@ def adjustment_request(
     above_balance: bool = False,
     ip_address: str | None = None,
 ) -> Adjustment:
-    """A support agent asks for a credit or a debit. Nothing moves until it is approved."""
-    if not maker.has_perm("rewards.add_adjustment"):
+    """A support agent asks for a credit or a debit. Nothing moves until it is approved.
+
+    Joins the caller's transaction (a bulk batch's row); `adjustment_request` is the entry
+    point with its own."""
+    if not maker.has_perm(perms.ADD_ADJUSTMENT):
         raise AdjustmentError("You do not have permission to request adjustments.")
     try:
         account_type = account_type_validate(account_type=account_type)
@@ -234,8 +244,14 @@ def adjustment_request(
     return adjustment
 
 
+@transaction.atomic(durable=True)
+def adjustment_request(**fields) -> Adjustment:
+    """Entry point of `adjustment_request_joined`, in a transaction of its own."""
+    return adjustment_request_joined(**fields)
+
+
 def _expire_if_overdue(adjustment: Adjustment, *, now) -> bool:
-    if adjustment.state == State.PENDING_APPROVAL and adjustment.expires_at <= now:
+    if approval_deadline_passed(adjustment, now=now):
         _transition(adjustment, State.EXPIRED, actor=None, ip_address=None,
                     action=Action.ADJUSTMENT_EXPIRED,
                     comment=f"not approved within {settings.ADJUSTMENT_EXPIRY_HOURS} h")
@@ -243,26 +259,25 @@ def _expire_if_overdue(adjustment: Adjustment, *, now) -> bool:
     return False
 
 
-def _checker_validate(adjustment: Adjustment, *, approver, comment: str, verb: str) -> str:
-    if not approver.has_perm("rewards.approve_adjustment"):
-        raise AdjustmentError(f"You do not have permission to {verb} adjustments.")
-    if adjustment.maker_id == approver.pk:
-        raise AdjustmentError(f"You requested adjustment #{adjustment.pk}; you cannot {verb} it.")
+def _refuse(reason: str) -> None:
+    if reason:
+        raise AdjustmentError(reason)
+
+
+def _checker_validate(adjustment: Adjustment, *, approver, comment: str, verb: str,
+                      already_approved: bool = False) -> str:
+    _refuse(review_refusal(adjustment, user=approver, now=timezone.now(),
+                           already_approved=already_approved, verb=verb))
     comment = (comment or "").strip()
     if not comment:
         raise AdjustmentError(f"A comment is required to {verb} an adjustment.")
-    if adjustment.state != State.PENDING_APPROVAL:
-        raise AdjustmentError(
-            f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; "
-            f"only a request pending approval can be {verb}d."
-        )
     return comment
 
 
 def adjustment_approve(
     *,
     adjustment_id: int,
-    approver: AbstractBaseUser,
+    approver: User,
     comment: str,
     override_balance: bool = False,
     ip_address: str | None = None,
@@ -273,12 +288,10 @@ def adjustment_approve(
     `enqueue_submission=False` is for a caller that submits the adjustment itself (a bulk
     batch's worker, which bounds how many calls run at once); the sweep still resumes it if
     that caller dies."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
-        if _expire_if_overdue(adjustment, now=timezone.now()):
-            expired = True
-        else:
-            expired = False
+        expired = _expire_if_overdue(adjustment, now=timezone.now())
+        if not expired:
             _approve_locked(adjustment, approver=approver, comment=comment,
                             override_balance=override_balance, ip_address=ip_address,
                             enqueue_submission=enqueue_submission)
@@ -288,25 +301,34 @@ def adjustment_approve(
     return adjustment
 
 
+@transaction.atomic(savepoint=False)
+def adjustment_approve_joined(
+    *, adjustment_id: int, approver: User, comment: str, enqueue_submission: bool = True
+) -> Adjustment:
+    """One approval of an adjustment made in the caller's transaction (a bulk batch's row,
+    approved by the batch's approvers): joins that transaction, and refuses, like
+    `adjustment_approve`, what the rules refuse."""
+    adjustment = _locked(adjustment_id)
+    if _expire_if_overdue(adjustment, now=timezone.now()):
+        raise AdjustmentError(f"Adjustment #{adjustment_id} expired before it was approved.")
+    _approve_locked(adjustment, approver=approver, comment=comment, override_balance=False,
+                    ip_address=None, enqueue_submission=enqueue_submission)
+    return adjustment
+
+
 def _approve_locked(
     adjustment, *, approver, comment, override_balance, ip_address, enqueue_submission=True
 ) -> None:
-    comment = _checker_validate(adjustment, approver=approver, comment=comment, verb="approve")
-    if adjustment.approvals.filter(approver=approver).exists():
-        raise AdjustmentError(
-            f"You already approved adjustment #{adjustment.pk}; a different approver is needed."
-        )
+    comment = _checker_validate(
+        adjustment, approver=approver, comment=comment, verb="approve",
+        already_approved=adjustment.approvals.filter(approver=approver).exists(),
+    )
     if adjustment.direction == Adjustment.Direction.DEBIT:
         available = _available_balance(member=adjustment.member,
                                        account_type=adjustment.account_type)
-        if adjustment.amount > available and not negative_balance_allowed():
-            # The balance dropped since the request (or the setting changed): Pomelo would
-            # refuse the burn, so approving it could only end in a failure.
-            raise AdjustmentError(
-                f"Debit of {adjustment.amount} exceeds the available {adjustment.account_type} "
-                f"balance, now {available}. Pomelo does not let a balance go below zero, so it "
-                "would refuse it: reject this request; the maker can request a smaller debit."
-            )
+        # The balance may have dropped since the request (or the setting changed): Pomelo
+        # would refuse the burn, so approving it could only end in a failure.
+        _refuse(debit_refusal(adjustment, available=available))
         if adjustment.amount > available and not override_balance:
             raise AdjustmentError(
                 f"Debit of {adjustment.amount} exceeds the available {adjustment.account_type} "
@@ -332,9 +354,9 @@ def _approve_locked(
         _enqueue_submission(adjustment)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def adjustment_reject(
-    *, adjustment_id: int, approver: AbstractBaseUser, comment: str, ip_address: str | None = None
+    *, adjustment_id: int, approver: User, comment: str, ip_address: str | None = None
 ) -> Adjustment:
     adjustment = _locked(adjustment_id)
     comment = _checker_validate(adjustment, approver=approver, comment=comment, verb="reject")
@@ -345,20 +367,14 @@ def adjustment_reject(
     return adjustment
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def adjustment_cancel(
-    *, adjustment_id: int, maker: AbstractBaseUser, comment: str = "",
+    *, adjustment_id: int, maker: User, comment: str = "",
     ip_address: str | None = None,
 ) -> Adjustment:
     """The maker withdraws their own request while it waits for approval."""
     adjustment = _locked(adjustment_id)
-    if adjustment.maker_id != maker.pk:
-        raise AdjustmentError("Only the person who requested an adjustment can cancel it.")
-    if adjustment.state != State.PENDING_APPROVAL:
-        raise AdjustmentError(
-            f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; "
-            "only a request pending approval can be cancelled."
-        )
+    _refuse(cancel_refusal(adjustment, user=maker))
     adjustment.completed_at = timezone.now()
     _transition(adjustment, State.CANCELLED, actor=maker, ip_address=ip_address,
                 action=Action.ADJUSTMENT_CANCELLED, comment=comment.strip(),
@@ -373,7 +389,7 @@ def adjustment_expire_overdue(*, now=None) -> int:
     expired = 0
     overdue = Adjustment.objects.filter(state=State.PENDING_APPROVAL, expires_at__lte=now)
     for adjustment_id in overdue.order_by("pk").values_list("pk", flat=True):
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             expired += _expire_if_overdue(_locked(adjustment_id), now=now)
     return expired
 
@@ -437,7 +453,7 @@ def _claim_submission(
     that held it died, or its attempt failed on the way), and only inside the idempotency
     window; past it the adjustment becomes OUTCOME_UNKNOWN instead.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         if adjustment.state == State.APPROVED:
             _attempt_start(adjustment, now=now)
@@ -452,7 +468,7 @@ def _claim_submission(
             if watchdog_attempt == adjustment.submit_attempts:
                 # This watchdog ran before the lease ended by this machine's clock (machines'
                 # clocks differ): look again a little after it has, never in a tight loop.
-                _enqueue_watchdog(adjustment, at=max(adjustment.lease_expires_at, now) + SECOND)
+                _enqueue_watchdog(adjustment, at=max(adjustment.lease_expires_at or now, now) + SECOND)
             return None  # a live run holds the lease
         previous = adjustment.submit_attempts
         if not may_send_automatically(adjustment, at=now):
@@ -498,6 +514,9 @@ def adjustment_submit(
     if adjustment is None:
         return None
     attempt = adjustment.submit_attempts
+    latest, sent = last_automatic_send(adjustment), adjustment.submitted_at
+    assert latest is not None and sent is not None  # the claim set both
+    outside_transaction()  # the claim committed; Pomelo is called with no transaction open
     client = client or PomeloClient.from_settings()
     call = client.mint if adjustment.direction == Adjustment.Direction.CREDIT else client.burn
     response, error = None, None
@@ -508,7 +527,7 @@ def adjustment_submit(
             amount=adjustment.amount,
             reason=f"{adjustment.reason_code}: {adjustment.reason_text}"[:250],
             idempotency_key=adjustment.idempotency_key,
-            retry_until=max(last_automatic_send(adjustment), adjustment.submitted_at),
+            retry_until=max(latest, sent),
         )
     except PomeloError as exc:
         error = exc
@@ -542,7 +561,7 @@ def _refused_by_pomelo(error: PomeloError) -> bool:
     return isinstance(error, refusal) and error.status_code != 409
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def _submission_record(adjustment_id: int, *, attempt: int, response,
                        error: PomeloError | None) -> Adjustment:
     adjustment = _locked(adjustment_id)
@@ -569,6 +588,7 @@ def _succeed(adjustment: Adjustment, *, response) -> None:
     _ledger_book(adjustment)
     adjustment.failure_reason = ""
     comment = ""
+    assert adjustment.submitted_at is not None  # set by the claim of this attempt
     if not may_send_automatically(adjustment, at=adjustment.submitted_at):
         comment = (
             "Pomelo accepted a re-send made after the idempotency window. If an earlier "
@@ -594,6 +614,7 @@ def _fail(adjustment: Adjustment, *, error: PomeloError) -> None:
     otherwise left to an approver.
     """
     attempt = adjustment.submit_attempts
+    assert adjustment.submitted_at is not None  # set by the claim of this attempt
     sent_in_window = may_send_automatically(adjustment, at=adjustment.submitted_at)
     earlier_uncertain = attempt > 1 or error.uncertain_attempts > 0
     fields = ["failure_reason", *_EXCHANGE_FIELDS]
@@ -608,7 +629,7 @@ def _fail(adjustment: Adjustment, *, error: PomeloError) -> None:
             f"Pomelo did not accept it: {error}. Nothing was applied and this request is "
             "closed. Once the cause is fixed, request it again."
         )
-    elif may_send_automatically(adjustment, at=adjustment.lease_expires_at):
+    elif may_send_automatically(adjustment, at=adjustment.lease_expires_at or timezone.now()):
         # Stays SUBMITTING: the watchdog queued with the claim resumes it when the lease ends.
         adjustment.failure_reason = (
             f"Attempt {attempt} failed: {error}. Pomelo may or may not have applied it. It is "
@@ -671,27 +692,16 @@ def adjustment_resume_overdue(
 
 
 def adjustment_resume(
-    *, adjustment_id: int, actor: AbstractBaseUser, comment: str = "",
+    *, adjustment_id: int, actor: User, comment: str = "",
     ip_address: str | None = None,
 ) -> Adjustment:
     """An approver has an overdue submission picked up now rather than by the watchdog or the
     sweep. The Pomelo call itself runs in a task: no request waits on Pomelo."""
-    if not (actor.has_perm("rewards.approve_adjustment") or actor.has_perm("rewards.retry_adjustment")):
-        raise AdjustmentError("You do not have permission to resume adjustments.")
     comment = (comment or "").strip()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         now = timezone.now()
-        if not submission_overdue(adjustment, now=now):
-            if adjustment.state == State.SUBMITTING:
-                raise AdjustmentError(
-                    f"Adjustment #{adjustment.pk} is being sent to Pomelo; its attempt holds the "
-                    f"lease until {_utc(adjustment.lease_expires_at)}. Resume it only after that."
-                )
-            raise AdjustmentError(
-                f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; only a "
-                "submission whose lease is over can be resumed."
-            )
+        _refuse(resume_refusal(adjustment, user=actor, now=now))
         if adjustment.state == State.SUBMITTING and not may_send_automatically(adjustment, at=now):
             _outcome_unknown(
                 adjustment, actor=actor, ip_address=ip_address, comment=comment,
@@ -711,13 +721,13 @@ def adjustment_resume(
 
 
 def adjustment_outcome_check_request(
-    *, adjustment_id: int, actor: AbstractBaseUser, ip_address: str | None = None
+    *, adjustment_id: int, actor: User, ip_address: str | None = None
 ) -> Adjustment:
     """An approver asks for a fresh balance from Pomelo beside an adjustment of unknown outcome.
     A task asks Pomelo: no request waits on it."""
-    if not actor.has_perm("accounts.check_balance"):
+    if not actor.has_perm(perms.CHECK_BALANCE):
         raise AdjustmentError("You do not have permission to check balances at Pomelo.")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         if adjustment.state != State.OUTCOME_UNKNOWN:
             raise AdjustmentError(
@@ -751,7 +761,7 @@ class Decision:
 
 
 def adjustment_decide(
-    *, adjustment_id: int, approver: AbstractBaseUser, decision: str, comment: str,
+    *, adjustment_id: int, approver: User, decision: str, comment: str,
     ip_address: str | None = None,
 ) -> Adjustment:
     """An approver settles an adjustment whose outcome is unknown.
@@ -763,24 +773,16 @@ def adjustment_decide(
     - not_applied: Pomelo did not apply it. Nothing is booked; it ends FAILED, and a new
       request (with a new key) can follow.
     """
-    if not approver.has_perm("rewards.approve_adjustment"):
+    if not approver.has_perm(perms.APPROVE_ADJUSTMENT):
         raise AdjustmentError("You do not have permission to decide the outcome of adjustments.")
     if decision not in Decision.ALL:
         raise AdjustmentError(f"Unknown decision {decision!r}.")
     comment = (comment or "").strip()
     if not comment:
         raise AdjustmentError("A comment is required: say what the balance at Pomelo showed.")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
-        if adjustment.maker_id == approver.pk:
-            raise AdjustmentError(
-                f"You requested adjustment #{adjustment.pk}; another approver must decide its outcome."
-            )
-        if adjustment.state != State.OUTCOME_UNKNOWN:
-            raise AdjustmentError(
-                f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; only an "
-                "adjustment whose outcome is unknown can be re-sent or closed."
-            )
+        _refuse(decide_refusal(adjustment, user=approver))
         snapshot = (BalanceSnapshot.objects.filter(member=adjustment.member)
                     .order_by("-created_at", "-id").first())
         data = {

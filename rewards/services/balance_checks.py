@@ -5,10 +5,12 @@ model, its audit entry a rewards one.
 """
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from accounts.models import BalanceSnapshot, Card, Member
+from kernel.errors import BackofficeError
+from kernel.transactions import outside_transaction
 from pomelo import PomeloClient, PomeloError, balances_from_payload
 from rewards.audit import audit_record
 from rewards.models import AuditEntry
@@ -17,7 +19,7 @@ from rewards.models import AuditEntry
 def member_balance_check(
     *,
     member: Member,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     card: Card | None = None,
     ip_address: str | None = None,
     client: PomeloClient | None = None,
@@ -26,7 +28,8 @@ def member_balance_check(
     what it said beside our ledger's balances. Pomelo's errors are kept on the snapshot too.
     `actor` None: the system asked (e.g. for an adjustment whose outcome is unknown)."""
     if card is not None and card.member_id != member.pk:
-        raise ValueError(f"card {card.pomelo_card_id} does not belong to this member")
+        raise BackofficeError(f"card {card.pomelo_card_id} does not belong to this member")
+    outside_transaction()  # Pomelo is asked with no transaction open
     client = client or PomeloClient.from_settings()
     snapshot = BalanceSnapshot(member=member, card=card, requested_by=actor)
     try:
@@ -43,7 +46,7 @@ def member_balance_check(
         snapshot.balances = {k: str(v) for k, v in sorted(found.items())}
         if not found:
             snapshot.error = "Pomelo answered without a balance we could read; see the raw response."
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         snapshot.ledger_balances = {
             a.account_type: str(a.available_balance) for a in member.reward_accounts.all()
         }

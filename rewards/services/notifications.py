@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from accounts.models import Card, Member, RewardAccount
 from accounts.services import card_get_or_create, member_get_or_create, reward_account_lock
+from kernel.locks import lock_first, lock_one
 from rewards.models import LedgerEntry, NotificationKind, RewardEvent
-from rewards.notifications import RewardNotification
+from rewards.notification_data import RewardNotification
 from rewards.services.ledger import ledger_post
 
 State = RewardEvent.State
@@ -160,7 +161,7 @@ def _locked_with_member(
                 f"card {notification.card_id} belongs to member {owner}, not {notification.user_id}"
             )
     account = reward_account_lock(member=member, account_type=notification.account_type)
-    event = RewardEvent.objects.select_for_update().filter(**key).first()
+    event = lock_first(RewardEvent.objects, **key)
     if event is not None and event.account_id not in (None, account.pk):
         raise NotificationNeedsReview(
             f"reward {notification.transaction_id} ({notification.account_type}) belongs to member "
@@ -182,8 +183,8 @@ def _userless_cancellation(
     if known is None:
         return None, None
     account_id = known[1]
-    account = RewardAccount.objects.select_for_update().get(pk=account_id) if account_id else None
-    event = RewardEvent.objects.select_for_update().filter(**key).first()
+    account = lock_one(RewardAccount.objects, pk=account_id) if account_id else None
+    event = lock_first(RewardEvent.objects, **key)
     if notification.card_id and account is not None:
         cards = Card.objects.filter(pomelo_card_id=notification.card_id)
         owner_id = cards.values_list("member_id", flat=True).first()

@@ -30,7 +30,7 @@ from kernel.bulk_update import rows_update
 from kernel.locks import lock_for_update
 from rewards.chain_links import ledger_entries_link
 from rewards.models import LedgerEntry, RewardEvent
-from rewards.notifications import RewardNotification
+from rewards.notification_data import RewardNotification
 from rewards.services.ledger import ledger_entry_build
 from rewards.services.notifications import (
     LedgerWriter,

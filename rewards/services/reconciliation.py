@@ -5,11 +5,12 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Member
+from kernel.errors import BackofficeError
 from pomelo import PomeloClient, PomeloError, balances_from_payload
 from rewards.models import ReconciliationResult, ReconciliationRun
 from rewards.selectors import adjustments_unsettled
@@ -73,7 +74,7 @@ def _results_for(run, member: Member, pomelo, error: str, unsettled: dict) -> li
 
 def reconciliation_run(
     *,
-    started_by: AbstractBaseUser | None = None,
+    started_by: User | None = None,
     concurrency: int = 4,
     client: PomeloClient | None = None,
     progress: Progress | None = None,
@@ -82,7 +83,7 @@ def reconciliation_run(
     result per member and account type that either side holds. Threads only talk HTTP; this
     thread does all database work. Adjustments of unrecorded outcome are listed on the run."""
     if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
+        raise BackofficeError("concurrency must be at least 1")
     client = client or PomeloClient.from_settings()
     unsettled = _unsettled_adjustments()
     run = ReconciliationRun.objects.create(
@@ -109,7 +110,7 @@ def reconciliation_run(
                 results = []
                 for member, (pomelo, error) in zip(members, answers, strict=True):
                     results += _results_for(run, member, pomelo, error, by_account)
-                with transaction.atomic():
+                with transaction.atomic(durable=True):
                     ReconciliationResult.objects.bulk_create(results)
                 run.members_checked += len(members)
                 run.accounts_drifting += sum(r.drifting for r in results)

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, User
 
 from accounts.models import Member
 from bulk_adjustments.services import bulk_batch_create, bulk_file_preview
-from tests.conftest import notification_body
+from tests.support.webhooks import notification_body
 
 HEADER = "pomelo_user_id,card_id,account_type,direction,amount,reason_code,reason_text"
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from accounts.models import Member
 from bulk_adjustments.models import BulkBatch
 from rewards.models import Adjustment
-from tests.conftest import notification_body
+from tests.support.webhooks import notification_body
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -24,8 +24,9 @@ from rewards.services.adjustments import (
 )
 from rewards.services.ledger import ledger_post
 from rewards.tasks import adjustment_watchdog_task
-from tests.conftest import balances, notification_body
-from tests.rewards.conftest import approve, request, worker_killed_mid_call
+from tests.support.adjustments import approve, request, worker_killed_mid_call
+from tests.support.ledger import balances
+from tests.support.webhooks import notification_body
 
 pytestmark = pytest.mark.django_db
 S = Adjustment.State

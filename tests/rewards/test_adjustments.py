@@ -18,8 +18,8 @@ from rewards.services.adjustments import (
     adjustment_resume_overdue,
     adjustment_submit,
 )
-from tests.conftest import balances
-from tests.rewards.conftest import approve, request
+from tests.support.adjustments import approve, request
+from tests.support.ledger import balances
 
 pytestmark = pytest.mark.django_db
 S = Adjustment.State
@@ -85,9 +85,9 @@ def test_request_is_audited_with_who_where_and_what(people, member):
 
 def test_checker_rules(people, member):
     adjustment = request(people, member, maker=people["lead"])
-    with pytest.raises(AdjustmentError, match="you cannot approve it"):
+    with pytest.raises(AdjustmentError, match="another approver must approve it"):
         approve(adjustment, people["lead"])
-    with pytest.raises(AdjustmentError, match="you cannot reject it"):
+    with pytest.raises(AdjustmentError, match="another approver must reject it"):
         adjustment_reject(adjustment_id=adjustment.pk, approver=people["lead"], comment="x")
     with pytest.raises(AdjustmentError, match="permission to approve"):
         approve(adjustment, people["agent2"])

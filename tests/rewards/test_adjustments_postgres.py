@@ -23,7 +23,7 @@ from rewards.services.adjustments import (
     adjustment_submit,
 )
 from rewards.services.adjustments import _locked as adjustment_locked
-from tests.conftest import notification_body
+from tests.support.webhooks import notification_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

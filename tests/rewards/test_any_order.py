@@ -14,7 +14,7 @@ from bench.lib.oracle import outcome_differences, outcome_expected
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import ledger_mismatches
 from rewards.services.chain import chains_check
-from tests.conftest import notification_body
+from tests.support.webhooks import notification_body
 from webhooks.inbox import inbox_batch_apply
 from webhooks.models import Delivery
 

@@ -7,7 +7,7 @@ from django.test import TransactionTestCase
 from kernel.append_only import AppendOnlyError
 from rewards.audit import audit_record
 from rewards.models import AuditEntry, LedgerEntry, NotificationKind
-from rewards.notifications import RewardNotification
+from rewards.notification_data import RewardNotification
 from rewards.services import reward_notification_apply
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ class _FlushingTestCase(TransactionTestCase):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_flush_between_tests_gets_past_the_truncate_triggers_and_restores_them(entry):
-    # What runs after every transactional test (see tests/append_only_flush.py).
+    # What runs after every transactional test (see tests/support/append_only_flush.py).
     _FlushingTestCase(methodName="__init__")._fixture_teardown()
 
     assert not LedgerEntry.objects.exists()

@@ -18,7 +18,6 @@ from rewards.chain import GENESIS, audit_encoding, audit_hash, ledger_encoding, 
 from rewards.chain_tasks import chain_anchor_daily_task
 from rewards.models import AuditEntry, ChainAnchor, ChainHead, ChainVerification, LedgerEntry
 from rewards.services.chain import chain_anchor_take, chains_check
-from tests.conftest import notification_body
 from tests.rewards.chain_tampering import (
     audit_chain_rewrite,
     ledger_chain_rewrite,
@@ -26,6 +25,7 @@ from tests.rewards.chain_tampering import (
     tamper,
     verify,
 )
+from tests.support.webhooks import notification_body
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ from django.core.management import call_command
 
 from accounts.models import Card, Member, RewardAccount
 from rewards.models import LedgerEntry, NotificationKind, RewardEvent
-from rewards.notifications import RewardNotification
+from rewards.notification_data import RewardNotification
 from rewards.services import reward_notification_apply
-from tests.conftest import balances
+from tests.support.ledger import balances
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from accounts.models import Card, Member
 from rewards.models import Adjustment, ReconciliationRun
 from rewards.services.reconciliation import reconciliation_run
-from tests.rewards.conftest import approve, request, worker_killed_mid_call
+from tests.support.adjustments import approve, request, worker_killed_mid_call
 
 pytestmark = pytest.mark.django_db
 S = Adjustment.State

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from rewards.models import AuditEntry
-from tests.staff.conftest import audit_entries
+from tests.support.staff import audit_entries
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from staff.services import (
     user_reactivate,
     user_roles_set,
 )
-from tests.staff.conftest import user_state
+from tests.support.staff import user_state
 
 Action = AuditEntry.Action
 

@@ -8,7 +8,14 @@ from decimal import Decimal
 import pytest
 
 from rewards.models import LedgerEntry
-from tests.conftest import WEBHOOK_PATHS, balances, delivery_of, notification_body, outcome_of, signed_headers
+from tests.support.ledger import balances
+from tests.support.webhooks import (
+    WEBHOOK_PATHS,
+    delivery_of,
+    notification_body,
+    outcome_of,
+    signed_headers,
+)
 from webhooks.models import Delivery
 from webhooks.services import delivery_reprocess
 

@@ -11,7 +11,8 @@ from django.test import Client
 
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import ledger_mismatches
-from tests.conftest import WebhookSender, balances, notification_body
+from tests.support.ledger import balances
+from tests.support.webhooks import WebhookSender, notification_body
 from webhooks.models import Delivery
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

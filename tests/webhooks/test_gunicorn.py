@@ -16,13 +16,8 @@ import pytest
 import requests
 from django.db import connection
 
-from tests.conftest import (
-    WEBHOOK_PATHS,
-    balances,
-    notification_body,
-    outcome_of,
-    signed_headers,
-)
+from tests.support.ledger import balances
+from tests.support.webhooks import WEBHOOK_PATHS, notification_body, outcome_of, signed_headers
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True)

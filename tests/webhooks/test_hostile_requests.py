@@ -14,7 +14,7 @@ import pytest
 
 from accounts.models import Card, Member
 from rewards.models import LedgerEntry, RewardEvent
-from tests.conftest import WEBHOOK_PATHS, signed_headers
+from tests.support.webhooks import WEBHOOK_PATHS, signed_headers
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import ledger_mismatches
-from tests.conftest import balances, notification_body
+from tests.support.ledger import balances
+from tests.support.webhooks import notification_body
 from webhooks.inbox import inbox_batch_apply, inbox_lag
 from webhooks.models import Delivery
 

@@ -12,7 +12,8 @@ from django.test import Client
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import ledger_mismatches
 from rewards.services.chain import chains_check
-from tests.conftest import WebhookSender, balances, notification_body
+from tests.support.ledger import balances
+from tests.support.webhooks import WebhookSender, notification_body
 from webhooks.inbox_worker import InboxWaker, inbox_work
 from webhooks.models import Delivery
 

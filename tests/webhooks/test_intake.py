@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from rewards.models import LedgerEntry, RewardEvent
-from tests.conftest import WEBHOOK_PATHS, balances, notification_body, signed_headers
+from tests.support.ledger import balances
+from tests.support.webhooks import WEBHOOK_PATHS, notification_body, signed_headers
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db

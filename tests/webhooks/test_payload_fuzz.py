@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rewards.models import NotificationKind
-from rewards.notifications import RewardNotification
+from rewards.notification_data import RewardNotification
 from rewards.selectors import ledger_mismatches
 from webhooks.models import Delivery
 from webhooks.payload import MAX_AMOUNT, PayloadError, PayloadRules, notification_parse

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from accounts.models import Card, Member
 from rewards.models import AuditEntry, LedgerEntry, RewardEvent
-from tests.conftest import balances, delivery_of, notification_body, outcome_of
+from tests.support.ledger import balances
+from tests.support.webhooks import delivery_of, notification_body, outcome_of
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@ import base64
 
 import pytest
 
-from tests.conftest import TEST_API_KEY, TEST_API_SECRET
+from tests.support.webhooks import TEST_API_KEY, TEST_API_SECRET
 from webhooks.signature import SignatureError, signature_compute, signature_verify
 
 KEY = base64.b64decode(TEST_API_SECRET)

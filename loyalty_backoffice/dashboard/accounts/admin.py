@@ -5,12 +5,10 @@ for credits and debits, and the member's timeline. Its views parse input, call o
 and show the answer; the services hold the rules.
 """
 
-import functools
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,7 +21,9 @@ from accounts.selectors import (
     member_latest_snapshot,
     snapshot_lines,
 )
+from kernel import permissions as perms
 from kernel.client_ip import client_ip
+from kernel.errors import BackofficeError
 from loyalty_backoffice.dashboard.rewards.forms import AdjustmentRequestForm, BalanceCheckForm
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
@@ -35,16 +35,6 @@ from rewards.services.balance_checks import member_balance_check
 
 TIMELINE_LIMIT = 100
 
-
-def _outside_request_transaction(view):
-    """Run the view without ATOMIC_REQUESTS' transaction: it calls Pomelo, and no database
-    transaction (on SQLite, the write lock) may stay open while we wait for an answer."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        return view(*args, **kwargs)
-
-    return transaction.non_atomic_requests(wrapper)
 
 
 class CardInline(ReadOnlyInline):
@@ -87,7 +77,7 @@ class MemberAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<path:object_id>/check-balance/",
-                 wrap(_outside_request_transaction(self.balance_check_view)),
+                 wrap(self.balance_check_view),
                  name="accounts_member_check_balance"),
             path("<path:object_id>/request-credit/", wrap(self.adjustment_request_view),
                  {"direction": Adjustment.Direction.CREDIT}, name="accounts_member_request_credit"),
@@ -114,7 +104,7 @@ class MemberAdmin(admin.ModelAdmin):
             balances = member_balances(member=member)
             snapshot = member_latest_snapshot(member=member)
             lines = snapshot_lines(snapshot=snapshot, balances=balances) if snapshot else []
-            can_check = request.user.has_perm("accounts.check_balance")
+            can_check = request.user.has_perm(perms.CHECK_BALANCE)
             extra_context = {
                 **(extra_context or {}),
                 "balances": balances,
@@ -123,7 +113,7 @@ class MemberAdmin(admin.ModelAdmin):
                 "snapshot_outdated": any(line.ledger_changed_since for line in lines),
                 "can_check_balance": can_check,
                 "balance_check_form": BalanceCheckForm(member=member) if can_check else None,
-                "can_request_adjustment": request.user.has_perm("rewards.add_adjustment"),
+                "can_request_adjustment": request.user.has_perm(perms.ADD_ADJUSTMENT),
                 "timeline": member_timeline(member=member, limit=TIMELINE_LIMIT),
                 "timeline_limit": TIMELINE_LIMIT,
             }
@@ -133,7 +123,7 @@ class MemberAdmin(admin.ModelAdmin):
         """POST: ask Pomelo for the member's balances and show them beside our ledger's."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm("accounts.check_balance"):
+        if not request.user.has_perm(perms.CHECK_BALANCE):
             raise PermissionDenied
         member = self._member(request, object_id)
         form = BalanceCheckForm(request.POST, member=member)
@@ -145,7 +135,7 @@ class MemberAdmin(admin.ModelAdmin):
                 member=member, actor=request.user, card=form.cleaned_data["card"],
                 ip_address=client_ip(request),
             )
-        except (ValueError, ImproperlyConfigured) as exc:
+        except (BackofficeError, ImproperlyConfigured) as exc:
             self.message_user(request, f"The balance was not checked: {exc}", messages.ERROR)
             return HttpResponseRedirect(self._member_url(member, "balances"))
         if snapshot.error:
@@ -169,7 +159,7 @@ class MemberAdmin(admin.ModelAdmin):
 
     def adjustment_request_view(self, request, object_id, direction):
         """A support agent asks for a credit or a debit; an approver decides later."""
-        if not request.user.has_perm("rewards.add_adjustment"):
+        if not request.user.has_perm(perms.ADD_ADJUSTMENT):
             raise PermissionDenied
         member = self._member(request, object_id)
         form = AdjustmentRequestForm(

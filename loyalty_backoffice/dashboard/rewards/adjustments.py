@@ -5,7 +5,6 @@ The views parse input, call one service and show its answer; the services hold t
 """
 
 import csv
-import functools
 import json
 from collections.abc import Iterable, Iterator
 from functools import partial
@@ -14,7 +13,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
@@ -23,6 +21,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
+from kernel import permissions as perms
 from kernel.client_ip import client_ip
 from loyalty_backoffice.dashboard.rewards.forms import (
     AdjustmentCommentForm,
@@ -98,17 +97,6 @@ def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
     if chunk:
         yield "".join(chunk)
 
-
-def _outside_request_transaction(view):
-    """Run the view without ATOMIC_REQUESTS' transaction: its service commits on its own, so a
-    task run in-process (development) never runs inside the request's transaction, and the
-    page reports the state the adjustment is really in."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        return view(*args, **kwargs)
-
-    return transaction.non_atomic_requests(wrapper)
 
 
 def _pretty_json(value) -> str:
@@ -230,11 +218,11 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         user = request.user
-        is_approver = user.has_perm("rewards.approve_adjustment")
+        is_approver = user.has_perm(perms.APPROVE_ADJUSTMENT)
         queue = WaitingForMyApprovalFilter
         extra_context = {
             **(extra_context or {}),
-            "can_export": user.has_perm("rewards.export_adjustment"),
+            "can_export": user.has_perm(perms.EXPORT_ADJUSTMENT),
             "is_approver": is_approver,
             "queue_count": adjustments_waiting_for(user=user).count() if is_approver else None,
             "queue_query": f"?{queue.parameter_name}={queue.MINE}",
@@ -267,12 +255,12 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("export/", wrap(self.export_view), name="{}_{}_export".format(*info)),
-            path("<path:object_id>/review/", wrap(_outside_request_transaction(self.review_view)),
+            path("<path:object_id>/review/", wrap(self.review_view),
                  name="{}_{}_review".format(*info)),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name="{}_{}_cancel".format(*info)),
-            path("<path:object_id>/resume/", wrap(_outside_request_transaction(self.resume_view)),
+            path("<path:object_id>/resume/", wrap(self.resume_view),
                  name="{}_{}_resume".format(*info)),
-            path("<path:object_id>/outcome/", wrap(_outside_request_transaction(self.outcome_view)),
+            path("<path:object_id>/outcome/", wrap(self.outcome_view),
                  name="{}_{}_outcome".format(*info)),
             *super().get_urls(),
         ]
@@ -305,7 +293,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def review_view(self, request, object_id):
         """Approve or reject: GET shows the request and its effect, POST decides."""
-        if not request.user.has_perm("rewards.approve_adjustment"):
+        if not request.user.has_perm(perms.APPROVE_ADJUSTMENT):
             raise PermissionDenied
         adjustment = self._adjustment(request, object_id)
         effect = adjustment_balance_effect(adjustment=adjustment)
@@ -387,7 +375,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """Have a submission whose lease is over picked up now: sent again with its key inside
         the idempotency window, or handed to an approver's decision past it."""
         user = request.user
-        if not (user.has_perm("rewards.approve_adjustment") or user.has_perm("rewards.retry_adjustment")):
+        if not (user.has_perm(perms.APPROVE_ADJUSTMENT) or user.has_perm(perms.RETRY_ADJUSTMENT)):
             raise PermissionDenied
         adjustment = self._adjustment(request, object_id)
         return self._comment_action(
@@ -407,7 +395,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """An adjustment whose outcome is unknown: the balance at Pomelo beside the expected
         change, and the approver's decision (re-send, or close as applied or not applied)."""
         user = request.user
-        if not user.has_perm("rewards.approve_adjustment"):
+        if not user.has_perm(perms.APPROVE_ADJUSTMENT):
             raise PermissionDenied
         adjustment = self._adjustment(request, object_id)
         here = reverse("admin:rewards_adjustment_outcome", args=[adjustment.pk])
@@ -476,7 +464,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def export_view(self, request):
         """The list's filtered set as CSV, streamed; the export itself is audited."""
-        if not (request.user.has_perm("rewards.export_adjustment") and self.has_view_permission(request)):
+        if not (request.user.has_perm(perms.EXPORT_ADJUSTMENT) and self.has_view_permission(request)):
             raise PermissionDenied
         try:
             changelist = self.get_changelist_instance(request)

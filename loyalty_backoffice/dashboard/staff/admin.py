@@ -8,7 +8,6 @@ operator's account. The rules live in staff.policies and staff.services; these v
 input, call one service and show its answer.
 """
 
-import functools
 
 from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from axes.admin import AccessLogAdmin as AxesAccessLogAdmin
@@ -53,16 +52,6 @@ User = get_user_model()
 class _SaveRefused(Exception):
     """A service refused a save the form had accepted (a concurrent change won the race)."""
 
-
-def _outside_request_transaction(view):
-    """Run the view without ATOMIC_REQUESTS' transaction, so the service's own transaction
-    commits before anything leaves the system (the reset email)."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        return view(*args, **kwargs)
-
-    return transaction.non_atomic_requests(wrapper)
 
 
 admin.site.unregister(User)
@@ -268,7 +257,7 @@ class StaffUserAdmin(DjangoUserAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<id>/password-reset/",
-                 wrap(_outside_request_transaction(self.password_reset_view)),
+                 wrap(self.password_reset_view),
                  name="auth_user_password_reset"),
             path("<id>/deactivate/", wrap(self.deactivate_view), name="auth_user_deactivate"),
             path("<id>/reactivate/", wrap(self.reactivate_view), name="auth_user_reactivate"),

@@ -2,6 +2,7 @@
 
 from django import template
 
+from kernel import permissions as perms
 from rewards.chain_selectors import chain_anchors_recent, chain_verification_latest
 
 register = template.Library()
@@ -12,10 +13,10 @@ def chain_status(context):
     """The last verification and the latest anchors, for those who may see them."""
     user = context["request"].user
     return {
-        "show_verification": user.has_perm("rewards.view_chainverification"),
-        "show_anchors": user.has_perm("rewards.view_chainanchor"),
+        "show_verification": user.has_perm(perms.VIEW_CHAIN_VERIFICATION),
+        "show_anchors": user.has_perm(perms.VIEW_CHAIN_ANCHOR),
         "verification": chain_verification_latest(),
-        "anchors": chain_anchors_recent() if user.has_perm("rewards.view_chainanchor") else [],
+        "anchors": chain_anchors_recent() if user.has_perm(perms.VIEW_CHAIN_ANCHOR) else [],
     }
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from kernel import permissions as perms
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
 from rewards.models import Adjustment, Approval
 from rewards.selectors import adjustments_unsettled, adjustments_waiting_for
@@ -23,7 +24,7 @@ class WaitingForMyApprovalFilter(admin.SimpleListFilter):
     MINE = "mine"
 
     def lookups(self, request, model_admin):
-        if request.user.has_perm("rewards.approve_adjustment"):
+        if request.user.has_perm(perms.APPROVE_ADJUSTMENT):
             return [(self.MINE, "Waiting for my approval")]
         return []
 

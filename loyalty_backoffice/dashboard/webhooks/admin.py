@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils.html import format_html
 
+from kernel import permissions as perms
 from kernel.client_ip import client_ip
 from loyalty_backoffice.dashboard.toolkit.filters import date_range_filter
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
@@ -139,7 +140,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                            facts, text)
 
     def has_reprocess_permission(self, request):
-        return request.user.has_perm("webhooks.reprocess_delivery")
+        return request.user.has_perm(perms.REPROCESS_DELIVERY)
 
     @admin.action(description="Reprocess selected failed or flagged deliveries", permissions=["reprocess"])
     def reprocess(self, request, queryset):

@@ -2,6 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kernel.errors import BackofficeError
 from rewards.services.reconciliation import reconciliation_run
 
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
         try:
             run = reconciliation_run(concurrency=concurrency, progress=progress)
-        except ValueError as exc:
+        except BackofficeError as exc:
             raise CommandError(str(exc)) from exc
         sys.stderr.write("\n")
         self.stdout.write(

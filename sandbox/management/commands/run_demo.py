@@ -16,7 +16,7 @@ from accounts.models import Member
 from rewards.services.adjustments import adjustment_resume_overdue
 from sandbox.demo import DEMO_USERS, demo_data_load, demo_users_reset
 from sandbox.guard import sandbox_require_enabled
-from sandbox.pomelo_server import serve
+from sandbox.server import serve
 
 logger = logging.getLogger(__name__)
 # In-process tasks have no worker to run the watchdogs: sweep for overdue submissions instead.

@@ -13,7 +13,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sandbox.guard import sandbox_require_enabled
-from sandbox.pomelo_server import DEFAULT_TOKEN_LIFETIME_SECONDS, SandboxHTTPError, serve
+from sandbox.http_errors import SandboxHTTPError
+from sandbox.pomelo_server import DEFAULT_TOKEN_LIFETIME_SECONDS
+from sandbox.server import serve
 
 
 class Command(BaseCommand):

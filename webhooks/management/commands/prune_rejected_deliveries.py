@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from kernel.errors import BackofficeError
 from webhooks.services import delivery_prune_rejected
 
 
@@ -18,6 +19,6 @@ class Command(BaseCommand):
     def handle(self, *args, days: int, **options):
         try:
             deleted = delivery_prune_rejected(older_than_days=days)
-        except ValueError as exc:
+        except BackofficeError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"deleted {deleted} rejected deliveries older than {days} days")

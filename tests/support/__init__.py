@@ -1,0 +1,1 @@
+"""Helpers the tests import; the fixtures themselves are in tests/conftest.py."""
