@@ -18,7 +18,7 @@ from rewards.chain import GENESIS, audit_encoding, audit_hash, ledger_encoding, 
 from rewards.chain_tasks import chain_anchor_daily_task
 from rewards.models import AuditEntry, ChainAnchor, ChainHead, ChainVerification, LedgerEntry
 from rewards.services.chain import chain_anchor_take, chains_check
-from tests.rewards.chain_tampering import (
+from tests.support.chain_tampering import (
     audit_chain_rewrite,
     ledger_chain_rewrite,
     swap_ids,

@@ -13,7 +13,7 @@ from rewards.audit import audit_record
 from rewards.models import AuditEntry, ChainHead, LedgerEntry
 from rewards.services.chain import chain_anchor_take, chains_check
 from rewards.services.ledger import ledger_post
-from tests.rewards.chain_tampering import tamper
+from tests.support.chain_tampering import tamper
 from tests.support.webhooks import notification_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

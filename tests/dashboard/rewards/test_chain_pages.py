@@ -7,8 +7,8 @@ from django_tasks_db.models import DBTaskResult
 
 from rewards.models import ChainAnchor, ChainVerification
 from rewards.services.chain import chain_anchor_take, chain_verification_run
-from tests.admin.conftest import as_user
-from tests.rewards.chain_tampering import tamper
+from tests.support.chain_tampering import tamper
+from tests.support.pages import as_user
 
 pytestmark = pytest.mark.django_db
 
