@@ -157,7 +157,7 @@ def delivery_reject(
     """
     event_id, key = identifiers_peek(incoming.body)
     detail = f"{error}: {message}" + (f" ({note})" if note else "")
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         delivery = _delivery_new(
             incoming,
             kind=incoming.kind.value if incoming.kind else "",
@@ -318,7 +318,7 @@ def delivery_receive(*, incoming: IncomingDelivery) -> DeliveryResult:
         return delivery_reject(incoming=incoming, status=401, error="invalid_signature", message=str(exc))
 
     reading = _read(incoming.kind, incoming.body)
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         delivery = _delivery_new(
             incoming,
             kind=reading.kind,
@@ -355,7 +355,7 @@ def delivery_reprocess(
 
 
 def _delivery_reprocess(delivery_id: int) -> ReprocessResult:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         delivery = lock_one(Delivery.objects, pk=delivery_id)
         if delivery.outcome not in Delivery.REPROCESSABLE_OUTCOMES:
             return ReprocessResult(
