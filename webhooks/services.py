@@ -162,7 +162,7 @@ def delivery_reject(
     """
     event_id, key = identifiers_peek(incoming.body)
     detail = f"{error}: {message}" + (f" ({note})" if note else "")
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         delivery = _delivery_new(
             incoming,
             kind=incoming.kind.value if incoming.kind else "",
@@ -415,7 +415,7 @@ def delivery_reprocess(
 
 
 def _delivery_reprocess(delivery_id: int) -> ReprocessResult:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         delivery = lock_one(Delivery.objects, pk=delivery_id)
         if delivery.outcome not in Delivery.REPROCESSABLE_OUTCOMES:
             return ReprocessResult(
