@@ -1,6 +1,8 @@
-"""The admin site of the back office: Django's, with every list guarded against bad input."""
+"""The admin site of the back office: Django's admin in django-unfold's theme, with every list
+guarded against bad input."""
 
 from django.contrib import admin
+from unfold.sites import UnfoldAdminSite
 
 from loyalty_backoffice.admin_list_guard import ListQueryGuardMixin
 
@@ -15,9 +17,12 @@ def _guarded(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
     })
 
 
-class BackOfficeAdminSite(admin.AdminSite):
+class BackOfficeAdminSite(UnfoldAdminSite):
     """Every model admin registered here, ours and those of the libraries we install, gets
-    ListQueryGuardMixin, so no list can be broken from its address bar."""
+    ListQueryGuardMixin, so no list can be broken from its address bar.
+
+    UnfoldAdminSite brings the theme's context (sidebar, colours, dashboard callback); the
+    unfold app is installed with its basic config so it does not replace this site."""
 
     def register(self, model_or_iterable, admin_class=None, **options):
         super().register(model_or_iterable, _guarded(admin_class or admin.ModelAdmin), **options)
