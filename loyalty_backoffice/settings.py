@@ -74,6 +74,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Amounts and times shown one way everywhere: {% load backoffice %}.
+            "libraries": {"backoffice": "loyalty_backoffice.display"},
         },
     },
 ]
@@ -115,6 +117,8 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError) as _exc:
     ) from _exc
 USE_I18N = True
 USE_TZ = True
+# One date format in every language, and the separators staff write amounts with.
+FORMAT_MODULE_PATH = ["loyalty_backoffice.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
