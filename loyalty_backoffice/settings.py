@@ -151,6 +151,8 @@ UNFOLD = {
             "950": "oklch(27.7% .046 192.524)",
         },
     },
+    # The home: tiles of what needs a person and 30-day charts, per role (operations_home.py).
+    "DASHBOARD_CALLBACK": "loyalty_backoffice.operations_home.dashboard_callback",
     "SIDEBAR": {
         "show_search": False,
         "show_all_applications": False,
