@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from loyalty_backoffice.roles import ROLES
+from kernel.roles import ROLES
 
 
 def _back_link(request: HttpRequest) -> str:

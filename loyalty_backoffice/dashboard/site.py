@@ -4,7 +4,7 @@ guarded against bad input."""
 from django.contrib import admin
 from unfold.sites import UnfoldAdminSite
 
-from loyalty_backoffice.admin_list_guard import ListQueryGuardMixin
+from loyalty_backoffice.dashboard.toolkit.list_guard import ListQueryGuardMixin
 
 
 def _guarded(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
