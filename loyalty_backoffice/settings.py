@@ -75,7 +75,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             # Amounts and times shown one way everywhere: {% load backoffice %}.
-            "libraries": {"backoffice": "loyalty_backoffice.display"},
+            "libraries": {"backoffice": "loyalty_backoffice.dashboard.toolkit.display"},
         },
     },
 ]
@@ -124,7 +124,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- The admin's theme (django-unfold) -------------------------------------------------------
-from loyalty_backoffice.navigation import sidebar_navigation  # noqa: E402
+from loyalty_backoffice.dashboard.navigation import sidebar_navigation  # noqa: E402
 
 UNFOLD = {
     "SITE_TITLE": "Loyalty back office",
@@ -152,7 +152,7 @@ UNFOLD = {
         },
     },
     # The home: tiles of what needs a person and 30-day charts, per role (operations_home.py).
-    "DASHBOARD_CALLBACK": "loyalty_backoffice.operations_home.dashboard_callback",
+    "DASHBOARD_CALLBACK": "loyalty_backoffice.dashboard.home.operations.dashboard_callback",
     "SIDEBAR": {
         "show_search": False,
         "show_all_applications": False,

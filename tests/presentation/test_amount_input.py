@@ -6,7 +6,12 @@ import pytest
 from django import forms
 from django.utils import translation
 
-from loyalty_backoffice.amount_input import AmountField, AmountFormatError, amount_for_input, amount_parse
+from loyalty_backoffice.dashboard.toolkit.amount_input import (
+    AmountField,
+    AmountFormatError,
+    amount_for_input,
+    amount_parse,
+)
 
 
 @pytest.mark.parametrize(

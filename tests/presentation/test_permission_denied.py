@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
 
-from loyalty_backoffice.error_views import permission_denied
+from loyalty_backoffice.dashboard.errors import permission_denied
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,12 @@ from rewards.models import Adjustment, ReconciliationRun
 from rewards.operations_selectors import (
     adjustments_in_trouble,
     approvals_waiting,
-    inbox_state,
     operations_charts,
     reconciliation_state,
 )
 from tests.conftest import notification_body
 from tests.rewards.conftest import approve, request, worker_killed_mid_call
+from webhooks.inbox_selectors import inbox_state
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db

@@ -19,8 +19,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from loyalty_backoffice.display import amount, local_time, unit_name
+from loyalty_backoffice.dashboard.toolkit.display import amount, local_time, unit_name
 from rewards import operations_selectors as ops
+from webhooks.inbox_selectors import inbox_state
 
 
 @dataclass
@@ -90,7 +91,7 @@ def _adjustments_tile(now) -> Tile:
 
 
 def _deliveries_tiles(now) -> list[Tile]:
-    inbox = ops.inbox_state()
+    inbox = inbox_state()
     changelist = reverse("admin:webhooks_delivery_changelist")
     failed_or_flagged = inbox.failed + inbox.flagged
     deliveries = Tile(

@@ -14,7 +14,7 @@ from django import template
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_backoffice.amount_input import DECIMAL_PLACES, amount_for_input
+from loyalty_backoffice.dashboard.toolkit.amount_input import DECIMAL_PLACES, amount_for_input
 
 register = template.Library()
 
