@@ -28,6 +28,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # The admin's theme, before the admin so its templates win. Its basic config leaves our
+    # admin site in place (the default config would replace it with a plain UnfoldAdminSite).
+    "unfold.apps.BasicAppConfig",
     # Django's admin with every list guarded against hostile query strings (dashboard/site.py).
     "loyalty_backoffice.apps.BackOfficeAdminConfig",
     "django.contrib.auth",

@@ -2,15 +2,20 @@
 guarded against bad input."""
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.sites import UnfoldAdminSite
 
 from loyalty_backoffice.dashboard.toolkit.list_guard import ListQueryGuardMixin
 
 
 def _guarded(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
-    if issubclass(admin_class, ListQueryGuardMixin):
+    """The admin class with the list guard and, for the libraries' admins, unfold's theme."""
+    themed = issubclass(admin_class, UnfoldModelAdmin)
+    if issubclass(admin_class, ListQueryGuardMixin) and themed:
         return admin_class
-    return type(admin_class.__name__, (ListQueryGuardMixin, admin_class), {
+    bases = (() if issubclass(admin_class, ListQueryGuardMixin) else (ListQueryGuardMixin,)) + (
+        admin_class,) + (() if themed else (UnfoldModelAdmin,))
+    return type(admin_class.__name__, bases, {
         "__module__": admin_class.__module__,
         "__qualname__": admin_class.__qualname__,
         "__doc__": admin_class.__doc__,

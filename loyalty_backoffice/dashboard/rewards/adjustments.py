@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
 from kernel.client_ip import client_ip
 from loyalty_backoffice.dashboard.rewards.forms import (
@@ -122,7 +123,7 @@ def _pretty_json(value) -> str:
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AdjustmentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = [
         "id", "created_at", "member_link", "account_type", "direction", "amount", "state_badge",
         "reason_code", "maker", "approvals_display", "completed_at",

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
@@ -22,7 +23,7 @@ def _adjustment_link(adjustment_id: int | None):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = [
         "created_at", "action", "actor_name", "ip_address", "adjustment_link", "member",
         "state_change", "comment_short",
@@ -77,7 +78,7 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Approval)
-class ApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ApprovalAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["created_at", "adjustment_link", "approver", "comment"]
     list_filter = [("approver", admin.RelatedOnlyFieldListFilter), CreatedBetweenFilter]
     search_fields = ["=adjustment__member__pomelo_user_id", "=approver__username"]

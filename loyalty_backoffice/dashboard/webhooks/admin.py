@@ -4,6 +4,7 @@ import json
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
 from kernel.client_ip import client_ip
 from loyalty_backoffice.dashboard.toolkit.filters import date_range_filter
@@ -77,7 +78,7 @@ class NeedsReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = [
         "id", "received_at", "kind", "outcome_badge", "http_status", "idempotency_key",
         "review_shown", "remote_addr",
