@@ -126,6 +126,9 @@ FORMAT_MODULE_PATH = ["loyalty_backoffice.formats"]
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# The admin's sign-in page (unfold's) posts without a `next` field: after signing in, the home.
+LOGIN_REDIRECT_URL = "admin:index"
+
 # --- The admin's theme (django-unfold) -------------------------------------------------------
 from loyalty_backoffice.dashboard.navigation import sidebar_navigation  # noqa: E402
 

@@ -29,7 +29,11 @@ from accounts.selectors import (
     snapshot_lines,
 )
 from kernel.client_ip import client_ip
-from loyalty_backoffice.dashboard.rewards.forms import AdjustmentRequestForm, BalanceCheckForm
+from loyalty_backoffice.dashboard.rewards.forms import (
+    AdjustmentRequestForm,
+    BalanceCheckForm,
+    second_approval_thresholds,
+)
 from loyalty_backoffice.dashboard.toolkit.display import amount
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
@@ -243,6 +247,7 @@ class MemberAdmin(ModelAdmin):
             "balances": member_balances(member=member),
             "open_adjustments": member_open_adjustments(member=member),
             "has_cards": member.cards.exists(),
+            "second_approval_thresholds": second_approval_thresholds(),
         })
 
 

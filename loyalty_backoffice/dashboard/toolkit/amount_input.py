@@ -110,6 +110,9 @@ class AmountField(forms.Field):
         self.min_value = min_value
         super().__init__(**kwargs)
 
+    def widget_example(self) -> str:
+        return amount_format().example
+
     def to_python(self, value):
         if value in self.empty_values:
             return None
