@@ -104,7 +104,10 @@ def pages(found: dict) -> list[Page]:
     events = reverse("admin:rewards_rewardevent_changelist")
     adjustments = reverse("admin:rewards_adjustment_changelist")
     export = reverse("admin:rewards_adjustment_export")
+    home = reverse("admin:index")
     result += [
+        Page("home", "operations home: tiles and 30-day charts (superuser)", home),
+        Page("home-approver", "operations home (approver)", home, user="approver"),
         Page("member-search-card", "member search by card id", f"{members}?q={found['card_id']}"),
         Page("member-search-last4", "member search by last four", f"{members}?q={found['last_four']}"),
         Page("member-page", "member page + timeline (busiest)",

@@ -155,9 +155,12 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, ModelAdmin):
         ]}),
         ("Approval", {"fields": ["state", "approvals_display", "balance_override", "approved_at"]}),
         ("Pomelo", {"fields": [
-            "first_sent_at", "idempotency_window_end", "submitted_at", "lease_expires_at",
-            "submit_attempts", "completed_at", "resolved_by", "pomelo_status_code",
-            "pomelo_reference", "idempotency_key", "failure_reason", "pomelo_request_display",
+            "completed_at", "resolved_by", "pomelo_reference", "failure_reason",
+        ]}),
+        # What an engineer reads when a submission misbehaves; folded away for everyone else.
+        ("Technical details", {"classes": ["collapse"], "fields": [
+            "idempotency_key", "first_sent_at", "idempotency_window_end", "submitted_at",
+            "lease_expires_at", "submit_attempts", "pomelo_status_code", "pomelo_request_display",
             "pomelo_response_display",
         ]}),
     ]

@@ -24,9 +24,10 @@ def _adjustment_link(adjustment_id: int | None):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    # State and comment are what the trail is read for; the address is on the entry's page.
     list_display = [
-        "created_at", "action", "actor_name", "ip_address", "adjustment_link", "member",
-        "state_change", "comment_short",
+        "created_at", "action", "actor_name", "adjustment_link", "member", "state_change",
+        "comment_short",
     ]
     list_display_links = ["created_at", "action"]
     # No date_hierarchy: its links cost a DISTINCT scan of the trail on every page.
@@ -38,11 +39,15 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     show_facets = admin.ShowFacets.NEVER
-    fields = [
+    fieldsets = [
+        (None, {"fields": ["created_at", "action", "actor", "actor_name", "adjustment_link",
+                           "member", "from_state", "to_state", "comment"]}),
+        ("Technical details", {"classes": ["collapse"], "fields": ["ip_address", "data_display"]}),
+    ]
+    readonly_fields = [
         "created_at", "action", "actor", "actor_name", "ip_address", "adjustment_link", "member",
         "from_state", "to_state", "comment", "data_display",
     ]
-    readonly_fields = fields
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
