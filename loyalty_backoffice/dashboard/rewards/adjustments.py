@@ -30,6 +30,7 @@ from loyalty_backoffice.dashboard.rewards.forms import (
     AdjustmentOutcomeForm,
     AdjustmentReviewForm,
 )
+from loyalty_backoffice.dashboard.toolkit.display import amount
 from loyalty_backoffice.dashboard.toolkit.filters import (
     AccountTypeFilter,
     ApproverFilter,
@@ -125,7 +126,7 @@ def _pretty_json(value) -> str:
 @admin.register(Adjustment)
 class AdjustmentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = [
-        "id", "created_at", "member_link", "account_type", "direction", "amount", "state_badge",
+        "id", "created_at", "member_link", "account_type", "direction_shown", "amount_shown", "state_badge",
         "reason_code", "maker", "approvals_display", "completed_at",
     ]
     list_display_links = ["id", "created_at"]
@@ -148,6 +149,15 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+    @admin.display(description="direction", ordering="direction")
+    def direction_shown(self, obj: Adjustment) -> str:
+        # "Credit" and "Debit": mint and burn are Pomelo's words, not staff's.
+        return "Credit" if obj.direction == Adjustment.Direction.CREDIT else "Debit"
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, obj: Adjustment) -> str:
+        return amount(obj.amount, obj.account_type)
+
     fieldsets = [
         ("Request", {"fields": [
             "member_link", "card", "account_type", "direction", "amount", "reason_code",

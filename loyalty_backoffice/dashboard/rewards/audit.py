@@ -12,7 +12,7 @@ from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
-from rewards.models import Approval, AuditEntry
+from rewards.models import Adjustment, Approval, AuditEntry
 
 
 def _adjustment_link(adjustment_id: int | None):
@@ -20,6 +20,9 @@ def _adjustment_link(adjustment_id: int | None):
         return "—"
     url = reverse("admin:rewards_adjustment_change", args=[adjustment_id])
     return format_html('<a href="{}">#{}</a>', url, adjustment_id)
+
+
+STATE_LABELS = dict(Adjustment.State.choices)
 
 
 @admin.register(AuditEntry)
@@ -66,9 +69,15 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
     @admin.display(description="state")
     def state_change(self, obj: AuditEntry):
+        # State names as staff read them ("Pending approval"), not their codes.
+        def label(state: str) -> str:
+            return STATE_LABELS.get(state, state.replace("_", " ").capitalize())
+
         if obj.from_state == obj.to_state:
-            return obj.to_state or ""
-        return f"{obj.from_state or '—'} → {obj.to_state or '—'}"
+            return label(obj.to_state) if obj.to_state else ""
+        if not obj.from_state:
+            return f"New: {label(obj.to_state)}"
+        return f"{label(obj.from_state)} → {label(obj.to_state) if obj.to_state else '—'}"
 
     @admin.display(description="comment")
     def comment_short(self, obj: AuditEntry):
