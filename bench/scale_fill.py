@@ -650,26 +650,27 @@ class _Generator:
                 result_id += 1
                 ledger = self.available[index]
                 roll = rng.random()
+                who = (self.account_member[index], self.account_type[index], "")
                 if roll < 0.002:
                     results.append((result_id, run_id, index + 1, _money(ledger), None, None, False,
-                                    "Pomelo unavailable (503)", self.at(started + 60)))
+                                    "Pomelo unavailable (503)", self.at(started + 60), *who))
                     errors += 1
                     continue
                 pomelo = ledger + ((rng.randint(-5_000, 5_000) or 1) if roll < 0.01 else 0)
                 drift = pomelo != ledger
                 drifting += drift
                 results.append((result_id, run_id, index + 1, _money(ledger), _money(pomelo),
-                                _money(pomelo - ledger), drift, "", self.at(started + 60)))
+                                _money(pomelo - ledger), drift, "", self.at(started + 60), *who))
             members = len({self.account_member[i] for i in accounts})
             runs.append((run_id, self.at(started), self.at(started + 1800), "finished", admin_id,
-                         members, drifting, errors))
+                         members, drifting, errors, 0, "[]"))
         counts = {"reconciliation runs": _copy(self.conn, "rewards_reconciliationrun", [
             "id", "started_at", "finished_at", "status", "started_by_id", "members_checked",
-            "accounts_drifting", "errors",
+            "accounts_drifting", "errors", "adjustments_unsettled", "unsettled_adjustments",
         ], runs)}
         counts["reconciliation results"] = _copy(self.conn, "rewards_reconciliationresult", [
             "id", "run_id", "account_id", "ledger_available", "pomelo_available", "difference",
-            "drifting", "error", "checked_at",
+            "drifting", "error", "checked_at", "member_id", "account_type", "note",
         ], results)
         return counts
 
