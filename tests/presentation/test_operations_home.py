@@ -93,3 +93,15 @@ def test_a_role_without_lists_to_watch_gets_no_tiles(client, make_staff, db):
     nobody = User.objects.create_user("nobody", password="pw", is_staff=True)
     response = home(client, nobody)
     assert response.context["operations_tiles"] == [] and response.context["operations_charts"] == []
+
+
+def test_the_home_costs_a_fixed_handful_of_queries(client, staff, activity, webhook,
+                                                   django_assert_max_num_queries):
+    client.force_login(staff["administrator"])
+    client.get("/admin/")  # warm the content types and permission caches
+    with django_assert_max_num_queries(25):
+        client.get("/admin/")
+    for n in range(5):  # more rows, same queries
+        webhook.post("pending", notification_body("pending", f"tx-more-{n}"))
+    with django_assert_max_num_queries(25):
+        client.get("/admin/")
