@@ -59,7 +59,8 @@ class Staff:
         self.page.fill("#id_username", self.username)
         self.page.fill("#id_password", f"pw-{self.username}")
         self.page.click("#login-form [type=submit]")
-        self.page.wait_for_url(re.compile(r"/admin/$"))
+        # The home computes its tiles and charts: give a loaded machine time to answer.
+        self.page.wait_for_url(re.compile(r"/admin/$"), timeout=60_000)
         return self
 
     def goto(self, path):
