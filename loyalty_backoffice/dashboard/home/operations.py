@@ -105,7 +105,7 @@ def _deliveries_tiles(now) -> list[Tile]:
     lag = inbox.lag(now=now)
     lag_tile = Tile(
         "inbox_lag", _("Inbox lag"),
-        duration_text(lag) if lag is not None else _("None"),
+        duration_text(lag) if lag is not None else _("Nothing waiting"),
         f"{changelist}?outcome__exact=received",
         "alert" if lag is not None and lag > timedelta(minutes=5) else "calm",
         [ngettext("%(n)d notification not yet processed", "%(n)d notifications not yet processed",
