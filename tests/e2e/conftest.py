@@ -49,7 +49,8 @@ class Staff:
     def __init__(self, browser, live_server, username, request):
         self.context = browser.new_context(accept_downloads=True, viewport={"width": 1366, "height": 900})
         self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
+        # Generous: the suite runs beside other heavy jobs, and a timeout is not what it tests.
+        self.page.set_default_timeout(45_000)
         self.base = live_server.url
         self.username = username
         self.request = request
