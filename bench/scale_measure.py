@@ -69,7 +69,10 @@ def pages(found: dict, extra_urls: list[str]) -> list[dict]:
     export = reverse("admin:rewards_adjustment_export")
     card_id, last_four = found["card"]
     first_day, last_day = found["export_days"]
+    home = reverse("admin:index")
     result += [
+        page("home", "operations home: tiles and 30-day charts (superuser)", home),
+        page("home-approver", "operations home (approver)", home, user="approver"),
         page("member-search-card", "member search by card id", f"{members}?q={card_id}"),
         page("member-search-last4", "member search by last four", f"{members}?q={last_four}"),
         page("member-page", "member page + timeline (busiest)",

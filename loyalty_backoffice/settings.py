@@ -4,6 +4,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # The admin's theme, before the admin so its templates win. Its basic config leaves our
+    # admin site in place (the default config would replace it with a plain UnfoldAdminSite).
+    "unfold.apps.BasicAppConfig",
     # Django's admin with every list guarded against hostile query strings (dashboard/site.py).
     "loyalty_backoffice.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
@@ -76,8 +80,12 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             # The dashboard is no app of its own (the admin's AppConfig serves it), so its
-            # template tags are named here.
-            "libraries": {"chain_status": "loyalty_backoffice.dashboard.templatetags.chain_status"},
+            # template tags are named here: amounts and times shown one way everywhere
+            # ({% load backoffice %}), and the chains' state.
+            "libraries": {
+                "backoffice": "loyalty_backoffice.dashboard.toolkit.display",
+                "chain_status": "loyalty_backoffice.dashboard.templatetags.chain_status",
+            },
         },
     },
 ]
@@ -115,12 +123,61 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# Times are stored in UTC and shown to staff in this zone, with the zone named beside them.
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError) as _exc:
+    raise ImproperlyConfigured(
+        f"TIME_ZONE {TIME_ZONE!r} is not a time zone name such as America/Sao_Paulo"
+    ) from _exc
 USE_I18N = True
 USE_TZ = True
+# One date format in every language, and the separators staff write amounts with.
+FORMAT_MODULE_PATH = ["loyalty_backoffice.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# The admin's sign-in page (unfold's) posts without a `next` field: after signing in, the home.
+LOGIN_REDIRECT_URL = "admin:index"
+
+# --- The admin's theme (django-unfold) -------------------------------------------------------
+from loyalty_backoffice.dashboard.navigation import sidebar_navigation  # noqa: E402
+
+UNFOLD = {
+    "SITE_TITLE": "Loyalty back office",
+    "SITE_HEADER": "Loyalty back office",
+    "SITE_SYMBOL": "loyalty",
+    "SITE_URL": "/admin/",
+    "SHOW_HISTORY": False,
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_BACK_BUTTON": True,
+    "BORDER_RADIUS": "6px",
+    # Teal: calm, and distinct from the red and amber that mark problems.
+    "COLORS": {
+        "primary": {
+            "50": "oklch(98.4% .014 180.72)",
+            "100": "oklch(95.3% .051 180.801)",
+            "200": "oklch(91% .096 180.426)",
+            "300": "oklch(85.5% .138 181.071)",
+            "400": "oklch(77.7% .152 181.912)",
+            "500": "oklch(70.4% .14 182.503)",
+            "600": "oklch(60% .118 184.704)",
+            "700": "oklch(51.1% .096 186.391)",
+            "800": "oklch(43.7% .078 188.216)",
+            "900": "oklch(38.6% .063 188.416)",
+            "950": "oklch(27.7% .046 192.524)",
+        },
+    },
+    # The home: tiles of what needs a person and 30-day charts, per role (operations_home.py).
+    "DASHBOARD_CALLBACK": "loyalty_backoffice.dashboard.home.operations.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": False,
+        "navigation": sidebar_navigation(),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

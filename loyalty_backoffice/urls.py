@@ -6,6 +6,9 @@ admin.site.site_header = "Loyalty back office"
 admin.site.site_title = "Loyalty back office"
 admin.site.index_title = "Members, rewards and adjustments"
 
+# A refused request gets a page that says why and links back (dashboard/errors.py).
+handler403 = "loyalty_backoffice.dashboard.errors.permission_denied"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

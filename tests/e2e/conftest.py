@@ -48,9 +48,10 @@ class Staff:
     """One person's browser session in the back office."""
 
     def __init__(self, browser, live_server, username, request):
-        self.context = browser.new_context(accept_downloads=True, viewport={"width": 1300, "height": 900})
+        self.context = browser.new_context(accept_downloads=True, viewport={"width": 1366, "height": 900})
         self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
+        # Generous: the suite runs beside other heavy jobs, and a timeout is not what it tests.
+        self.page.set_default_timeout(45_000)
         self.base = live_server.url
         self.username = username
         self.request = request
@@ -59,8 +60,9 @@ class Staff:
         self.page.goto(f"{self.base}/admin/login/")
         self.page.fill("#id_username", self.username)
         self.page.fill("#id_password", f"pw-{self.username}")
-        self.page.click("input[type=submit]")
-        self.page.wait_for_url(re.compile(r"/admin/$"))
+        self.page.click("#login-form [type=submit]")
+        # The home computes its tiles and charts: give a loaded machine time to answer.
+        self.page.wait_for_url(re.compile(r"/admin/$"), timeout=60_000)
         return self
 
     def goto(self, path):

@@ -150,6 +150,8 @@ def test_finance_auditor_filters_and_downloads_csv_and_can_change_nothing(
     auditor = staff("auditor", "Finance auditor")
     page = auditor.goto("/admin/rewards/adjustment/")
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    # Below 1536 px unfold keeps the filters in a sheet opened by its "Filters" button.
+    page.locator("a:has-text('Filters')").first.click()
     page.locator("#changelist-filter").get_by_role("link", name="Succeeded").click()
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
 
@@ -177,3 +179,33 @@ def test_finance_auditor_filters_and_downloads_csv_and_can_change_nothing(
         expect(page.locator("input[name=_save]")).to_have_count(0)
     response = page.goto(f"{auditor.base}/admin/rewards/adjustment/{waiting.pk}/review/")
     assert response.status == 403
+
+
+PAGES_BY_ROLE = {
+    "agent": ("Support agent", ["/admin/", "/admin/accounts/member/", "member",
+                                "/admin/rewards/adjustment/"]),
+    "approver": ("Approver", ["/admin/", "/admin/rewards/adjustment/?queue=mine", "member"]),
+    "auditor": ("Finance auditor", ["/admin/", "/admin/rewards/adjustment/",
+                                    "/admin/rewards/auditentry/", "/admin/webhooks/delivery/",
+                                    "/admin/rewards/reconciliationrun/"]),
+    "administrator": ("Administrator", ["/admin/", "/admin/webhooks/delivery/", "/admin/auth/user/"]),
+}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.mark.parametrize("username", list(PAGES_BY_ROLE))
+def test_each_roles_pages_fit_1366_px_and_leave_screenshots_for_the_guide(
+    staff, member_with_points, username
+):
+    role, paths = PAGES_BY_ROLE[username]
+    session = staff(username, role)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for number, path in enumerate(paths, start=1):
+        if path == "member":
+            path = f"/admin/accounts/member/{member_with_points.pk}/change/"
+        page = session.goto(path)
+        expect(page.locator("body")).not_to_contain_text("Server Error")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} overflows 1366 px by {overflow} px for the {role}"
+        page.screenshot(path=str(SCREENSHOTS / f"{username}-{number}.png"))

@@ -9,10 +9,15 @@ and show the answer; the services hold the rules.
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from accounts.models import BalanceSnapshot, Card, Member, RewardAccount
 from accounts.selectors import (
@@ -24,12 +29,18 @@ from accounts.selectors import (
 from kernel import permissions as perms
 from kernel.client_ip import client_ip
 from kernel.errors import BackofficeError
-from loyalty_backoffice.dashboard.rewards.forms import AdjustmentRequestForm, BalanceCheckForm
+from loyalty_backoffice.dashboard.rewards.forms import (
+    AdjustmentRequestForm,
+    BalanceCheckForm,
+    second_approval_thresholds,
+)
+from loyalty_backoffice.dashboard.toolkit.display import amount
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
-from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
+from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
+from rewards.member_story_selectors import member_story
 from rewards.models import Adjustment
-from rewards.selectors import member_open_adjustments, member_timeline
+from rewards.selectors import member_open_adjustments
 from rewards.services.adjustments import AdjustmentError, adjustment_request
 from rewards.services.balance_checks import member_balance_check
 
@@ -37,15 +48,10 @@ TIMELINE_LIMIT = 100
 
 
 
-class CardInline(ReadOnlyInline):
-    model = Card
-    fields = ["pomelo_card_id", "last_four", "status", "created_at"]
-    readonly_fields = fields
-
-
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
-    list_display = ["pomelo_user_id", "name", "email", "status", "created_at"]
+class MemberAdmin(ModelAdmin):
+    list_display = ["name_or_id", "pomelo_user_id", "cards_last_four", "balances", "status", "created_at"]
+    list_display_links = ["name_or_id"]
     # No date_hierarchy: its links cost a DISTINCT scan of the members (or of a search) per page.
     list_filter = ["status", CreatedBetweenFilter]
     # Ids and cards are searched first, on their indexes (get_search_results); a join to the
@@ -54,9 +60,33 @@ class MemberAdmin(admin.ModelAdmin):
     search_help_text = "Name, email, Pomelo user id, Pomelo card id or a card's last four digits."
     readonly_fields = ["pomelo_user_id", "created_at", "updated_at"]
     fields = ["pomelo_user_id", "name", "email", "status", "created_at", "updated_at"]
-    inlines = [CardInline]
+    # The member page shows the cards itself, above its story (change_form.html).
+    inlines = []
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    def get_queryset(self, request):
+        # The list's balances and cards: two queries per page, whatever its length.
+        return super().get_queryset(request).prefetch_related(
+            Prefetch("reward_accounts", queryset=RewardAccount.objects.order_by("account_type")),
+            Prefetch("cards", queryset=Card.objects.order_by("pomelo_card_id")),
+        )
+
+    @admin.display(description=_("Member"), ordering="name")
+    def name_or_id(self, obj: Member) -> str:
+        return obj.name or obj.email or obj.pomelo_user_id
+
+    @admin.display(description=_("Cards"))
+    def cards_last_four(self, obj: Member) -> str:
+        return ", ".join(f"····{c.last_four}" if c.last_four else c.pomelo_card_id
+                         for c in obj.cards.all()) or "—"
+
+    @admin.display(description=_("Available balances"))
+    def balances(self, obj: Member) -> str:
+        return format_html_join(
+            mark_safe("<br>"), "{}", ((amount(a.available_balance, a.account_type),)
+                                     for a in obj.reward_accounts.all())
+        ) or "—"
 
     def get_search_results(self, request, queryset, search_term):
         # A Pomelo user id, card id or last four (what support pastes) is found on the indexes
@@ -114,8 +144,12 @@ class MemberAdmin(admin.ModelAdmin):
                 "can_check_balance": can_check,
                 "balance_check_form": BalanceCheckForm(member=member) if can_check else None,
                 "can_request_adjustment": request.user.has_perm(perms.ADD_ADJUSTMENT),
-                "timeline": member_timeline(member=member, limit=TIMELINE_LIMIT),
+                # Every movement with its bucket and both balances after it (member_story).
+                "timeline": member_story(member=member, limit=TIMELINE_LIMIT),
                 "timeline_limit": TIMELINE_LIMIT,
+                "time_zone": timezone.get_current_timezone_name(),
+                "member_cards": list(member.cards.all()),
+                "open_adjustments": member_open_adjustments(member=member),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -203,11 +237,12 @@ class MemberAdmin(admin.ModelAdmin):
             "balances": member_balances(member=member),
             "open_adjustments": member_open_adjustments(member=member),
             "has_cards": member.cards.exists(),
+            "second_approval_thresholds": second_approval_thresholds(),
         })
 
 
 @admin.register(Card)
-class CardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CardAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["pomelo_card_id", "last_four", "member", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["=pomelo_card_id", "=last_four", "=member__pomelo_user_id", "member__name"]
@@ -217,7 +252,7 @@ class CardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(RewardAccount)
-class RewardAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RewardAccountAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["member", "account_type", "available_balance", "pending_balance", "updated_at"]
     list_filter = [account_type_filter("account_type")]
     search_fields = ["=member__pomelo_user_id", "member__name", "=member__email"]
@@ -227,7 +262,7 @@ class RewardAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(BalanceSnapshot)
-class BalanceSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BalanceSnapshotAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = [
         "created_at", "member", "card", "requested_by", "status_code", "pomelo_balances",
         "ledger_balances_display", "outcome",

@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
 from kernel import permissions as perms
 from kernel.client_ip import client_ip
@@ -28,6 +29,7 @@ from loyalty_backoffice.dashboard.rewards.forms import (
     AdjustmentOutcomeForm,
     AdjustmentReviewForm,
 )
+from loyalty_backoffice.dashboard.toolkit.display import amount
 from loyalty_backoffice.dashboard.toolkit.filters import (
     AccountTypeFilter,
     ApproverFilter,
@@ -111,9 +113,11 @@ def _pretty_json(value) -> str:
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AdjustmentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = [
-        "id", "created_at", "member_link", "account_type", "direction", "amount", "state_badge",
+        # The amount carries its unit, so the account type needs no column of its own: the
+        # list fits 1366 px with the sidebar open.
+        "id", "created_at", "member_link", "direction_shown", "amount_shown", "state_badge",
         "reason_code", "maker", "approvals_display", "completed_at",
     ]
     list_display_links = ["id", "created_at"]
@@ -136,6 +140,15 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+    @admin.display(description="direction", ordering="direction")
+    def direction_shown(self, obj: Adjustment) -> str:
+        # "Credit" and "Debit": mint and burn are Pomelo's words, not staff's.
+        return "Credit" if obj.direction == Adjustment.Direction.CREDIT else "Debit"
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, obj: Adjustment) -> str:
+        return amount(obj.amount, obj.account_type)
+
     fieldsets = [
         ("Request", {"fields": [
             "member_link", "card", "account_type", "direction", "amount", "reason_code",
@@ -143,9 +156,12 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]}),
         ("Approval", {"fields": ["state", "approvals_display", "balance_override", "approved_at"]}),
         ("Pomelo", {"fields": [
-            "first_sent_at", "idempotency_window_end", "submitted_at", "lease_expires_at",
-            "submit_attempts", "completed_at", "resolved_by", "pomelo_status_code",
-            "pomelo_reference", "idempotency_key", "failure_reason", "pomelo_request_display",
+            "completed_at", "resolved_by", "pomelo_reference", "failure_reason",
+        ]}),
+        # What an engineer reads when a submission misbehaves; folded away for everyone else.
+        ("Technical details", {"classes": ["collapse"], "fields": [
+            "idempotency_key", "first_sent_at", "idempotency_window_end", "submitted_at",
+            "lease_expires_at", "submit_attempts", "pomelo_status_code", "pomelo_request_display",
             "pomelo_response_display",
         ]}),
     ]

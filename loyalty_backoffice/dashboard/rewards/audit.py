@@ -6,12 +6,13 @@ from django.contrib import admin
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
-from rewards.models import Approval, AuditEntry
+from rewards.models import Adjustment, Approval, AuditEntry
 
 
 def _adjustment_link(adjustment_id: int | None):
@@ -21,11 +22,15 @@ def _adjustment_link(adjustment_id: int | None):
     return format_html('<a href="{}">#{}</a>', url, adjustment_id)
 
 
+STATE_LABELS = dict(Adjustment.State.choices)
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    # State and comment are what the trail is read for; the address is on the entry's page.
     list_display = [
-        "created_at", "action", "actor_name", "ip_address", "adjustment_link", "member",
-        "state_change", "comment_short",
+        "created_at", "action", "actor_name", "adjustment_link", "member", "state_change",
+        "comment_short",
     ]
     list_display_links = ["created_at", "action"]
     # No date_hierarchy: its links cost a DISTINCT scan of the trail on every page.
@@ -37,11 +42,15 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     show_facets = admin.ShowFacets.NEVER
-    fields = [
+    fieldsets = [
+        (None, {"fields": ["created_at", "action", "actor", "actor_name", "adjustment_link",
+                           "member", "from_state", "to_state", "comment"]}),
+        ("Technical details", {"classes": ["collapse"], "fields": ["ip_address", "data_display"]}),
+    ]
+    readonly_fields = [
         "created_at", "action", "actor", "actor_name", "ip_address", "adjustment_link", "member",
         "from_state", "to_state", "comment", "data_display",
     ]
-    readonly_fields = fields
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -60,9 +69,15 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="state")
     def state_change(self, obj: AuditEntry):
+        # State names as staff read them ("Pending approval"), not their codes.
+        def label(state: str) -> str:
+            return STATE_LABELS.get(state, state.replace("_", " ").capitalize())
+
         if obj.from_state == obj.to_state:
-            return obj.to_state or ""
-        return f"{obj.from_state or '—'} → {obj.to_state or '—'}"
+            return label(obj.to_state) if obj.to_state else ""
+        if not obj.from_state:
+            return f"New: {label(obj.to_state)}"
+        return f"{label(obj.from_state)} → {label(obj.to_state) if obj.to_state else '—'}"
 
     @admin.display(description="comment")
     def comment_short(self, obj: AuditEntry):
@@ -77,7 +92,7 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Approval)
-class ApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ApprovalAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["created_at", "adjustment_link", "approver", "comment"]
     list_filter = [("approver", admin.RelatedOnlyFieldListFilter), CreatedBetweenFilter]
     search_fields = ["=adjustment__member__pomelo_user_id", "=approver__username"]

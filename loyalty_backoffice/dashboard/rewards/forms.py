@@ -5,8 +5,18 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import Card, Member
+from loyalty_backoffice.dashboard.toolkit.amount_input import AmountField
+from loyalty_backoffice.dashboard.toolkit.display import amount as amount_text
 from rewards.models import Adjustment
 from rewards.policies import negative_balance_allowed
+
+
+def second_approval_thresholds() -> str:
+    """The two-approver rule in words, for the request form: `points above 10,000.00; …`."""
+    return "; ".join(
+        f"{account_type} above {amount_text(limit)}"
+        for account_type, limit in settings.ADJUSTMENT_SECOND_APPROVAL_ABOVE.items()
+    )
 
 
 def _card_label(card: Card) -> str:
@@ -31,10 +41,9 @@ class AdjustmentRequestForm(forms.Form):
         help_text="Pomelo moves balances by card.",
     )
     account_type = forms.ChoiceField()
-    amount = forms.DecimalField(
-        help_text="Positive, at most two decimals.",
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 14}),
-    )
+    # Typed in the staff member's own format (1,000.50 or 1.000,50); positivity is the
+    # service's rule, worded once.
+    amount = AmountField(min_value=None, help_text="Positive, at most two decimals.")
     reason_code = forms.ChoiceField(choices=[("", "— choose a reason —"), *Adjustment.ReasonCode.choices])
     reason_text = forms.CharField(
         label="Reason", widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
@@ -58,6 +67,10 @@ class AdjustmentRequestForm(forms.Form):
         if direction != Adjustment.Direction.DEBIT or not negative_balance_allowed():
             # Where Pomelo refuses burns below zero, an override could only end in a failure.
             del self.fields["above_balance"]
+        self.fields["amount"].help_text = (
+            f"Positive, at most two decimals, written as {self.fields['amount'].widget_example()}. "
+            f"Two approvers are needed for {second_approval_thresholds()}."
+        )
         if not self.is_bound:
             only = list(cards[:2])
             if len(only) == 1:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.text import smart_split, unescape_string_literal
+from unfold.admin import ModelAdmin
 
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
@@ -37,7 +38,7 @@ class LedgerEntryInline(ReadOnlyInline):
 
 
 @admin.register(RewardEvent)
-class RewardEventAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class RewardEventAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = [
         "transaction_id", "account_type", "member", "state", "amount", "needs_review", "created_at",
     ]
@@ -63,7 +64,7 @@ class RewardEventAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["created_at", "account", "bucket", "amount", "description", "reward_event"]
     list_filter = ["bucket", account_type_filter("account__account_type"), CreatedBetweenFilter]
     search_fields = ["=account__member__pomelo_user_id", "=reward_event__transaction_id"]

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin
 
 from loyalty_backoffice.dashboard.toolkit.filters import account_type_filter, date_range_filter
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
@@ -55,7 +56,7 @@ class ReconciliationResultInline(ReadOnlyInline):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReconciliationRunAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = [
         "id", "started_at", "finished_at", "status", "members_checked", "accounts_drifting",
         "errors", "adjustments_unsettled", "started_by",
@@ -98,7 +99,7 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ReconciliationResult)
-class ReconciliationResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReconciliationResultAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = [
         "checked_at", "member_link", "account_type", "ledger_available", "pomelo_available",
         "difference", "drifting", "error", "note", "run",

@@ -1,6 +1,6 @@
 """Shared admin behaviour."""
 
-from django.contrib import admin
+from unfold.admin import TabularInline
 
 
 class ReadOnlyAdminMixin:
@@ -17,7 +17,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, TabularInline):
     extra = 0
     show_change_link = True
     can_delete = False

@@ -3,10 +3,17 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from kernel import permissions as perms
 from kernel.client_ip import client_ip
+from loyalty_backoffice.dashboard.toolkit.display import amount
 from loyalty_backoffice.dashboard.toolkit.filters import date_range_filter
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
@@ -17,6 +24,8 @@ from webhooks.services import delivery_reprocess
 
 # Bodies are at most POMELO_WEBHOOK_MAX_BODY_BYTES; the page shows this much of one.
 BODY_SHOWN_BYTES = 64 * 1024
+# The list reads member, transaction and amount from bodies up to this size.
+BODY_FIELDS_MAX_BYTES = 8 * 1024
 
 
 def bytes_readable(raw: bytes) -> str:
@@ -79,10 +88,12 @@ class NeedsReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    # What a person triages by; keys, addresses and headers are on the delivery's page, under
+    # "Technical details".
     list_display = [
-        "id", "received_at", "kind", "outcome_badge", "http_status", "idempotency_key",
-        "review_shown", "remote_addr",
+        "id", "received_at", "kind", "outcome_badge", "member_shown", "transaction_shown",
+        "amount_shown", "review_shown",
     ]
     # No date_hierarchy (a DISTINCT scan of the inbox per page): a received-between filter.
     list_filter = [
@@ -97,7 +108,15 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "processed_at",
         "headers", "body_shown",
     ]
-    fields = readonly_fields
+    fieldsets = [
+        (None, {"fields": ["received_at", "kind", "outcome", "review", "detail", "processed_at",
+                           "attempts", "body_shown"]}),
+        (_("Technical details"), {
+            "classes": ["collapse"],
+            "fields": ["endpoint", "http_status", "event_id", "idempotency_key", "api_key",
+                       "remote_addr", "headers"],
+        }),
+    ]
     actions = ["reprocess"]
     show_full_result_count = False
 
@@ -105,11 +124,72 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # The backlog above the list: two indexed aggregates, not a count of the whole inbox.
         return super().changelist_view(request, {**(extra_context or {}), "inbox_lag": inbox_lag()})
 
-    def get_queryset(self, request):
-        # The list never shows bodies (up to 64 KiB each); the change page reads it.
-        queryset = super().get_queryset(request)
-        url_name = getattr(request.resolver_match, "url_name", "") or ""
-        return queryset.defer("body") if url_name.endswith("changelist") else queryset
+    def _fields(self, obj: Delivery) -> dict:
+        """The member, transaction and amount the body names, when it is small JSON (a
+        notification is a few hundred bytes; anything else is shown on its page)."""
+        cached = getattr(obj, "_body_fields", None)
+        if cached is None:
+            cached = {}
+            raw = bytes(obj.body or b"")
+            if 0 < len(raw) <= BODY_FIELDS_MAX_BYTES:
+                try:
+                    parsed = json.loads(raw)
+                except (ValueError, RecursionError):
+                    parsed = None
+                if isinstance(parsed, dict):
+                    cached = {k: parsed.get(k) for k in ("user_id", "transaction_id", "amount",
+                                                         "account_type")}
+            obj._body_fields = cached
+        return cached
+
+    @admin.display(description=_("member"))
+    def member_shown(self, obj: Delivery):
+        user_id = self._fields(obj).get("user_id")
+        if not isinstance(user_id, str) or not user_id:
+            return "—"
+        url = reverse("admin:accounts_member_changelist")
+        return format_html('<a href="{}?q={}">{}</a>', url, user_id, user_id)
+
+    @admin.display(description=_("transaction"))
+    def transaction_shown(self, obj: Delivery):
+        tx = self._fields(obj).get("transaction_id")
+        return tx if isinstance(tx, str) and tx else "—"
+
+    @admin.display(description=_("amount"))
+    def amount_shown(self, obj: Delivery):
+        fields = self._fields(obj)
+        value, account_type = fields.get("amount"), fields.get("account_type")
+        if value is None or isinstance(value, (dict, list, bool)):
+            return "—"
+        return amount(value, account_type if isinstance(account_type, str) else "")
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/reprocess/", self.admin_site.admin_view(self.reprocess_view),
+                 name="webhooks_delivery_reprocess"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        delivery = self.get_object(request, unquote(object_id))
+        extra_context = {
+            **(extra_context or {}),
+            "can_reprocess": delivery is not None and self.has_reprocess_permission(request)
+            and delivery.outcome in Delivery.REPROCESSABLE_OUTCOMES,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def reprocess_view(self, request, object_id):
+        """POST from the delivery's page: apply this failed or flagged delivery again."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_reprocess_permission(request):
+            raise PermissionDenied(_("Reprocessing a delivery is for administrators."))
+        delivery = self.get_object(request, unquote(object_id))
+        if delivery is None:
+            raise Http404(f"Delivery {object_id!r} does not exist.")
+        self._reprocess_one(request, delivery.pk)
+        return HttpResponseRedirect(reverse("admin:webhooks_delivery_change", args=[delivery.pk]))
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_badge(self, obj: Delivery):
@@ -145,15 +225,18 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Reprocess selected failed or flagged deliveries", permissions=["reprocess"])
     def reprocess(self, request, queryset):
         for delivery_id in queryset.order_by("pk").values_list("pk", flat=True):
-            result = delivery_reprocess(
-                delivery_id=delivery_id, actor=request.user, ip_address=client_ip(request)
-            )
-            level = {
-                Delivery.Outcome.PROCESSED: messages.SUCCESS,
-                Delivery.Outcome.DUPLICATE: messages.INFO,
-                Delivery.Outcome.FLAGGED: messages.WARNING,
-                Delivery.Outcome.KEY_REUSED: messages.WARNING,
-            }.get(result.outcome, messages.ERROR)
-            self.message_user(
-                request, f"Delivery #{result.delivery_id}: {result.outcome} — {result.message}", level
-            )
+            self._reprocess_one(request, delivery_id)
+
+    def _reprocess_one(self, request, delivery_id: int) -> None:
+        result = delivery_reprocess(
+            delivery_id=delivery_id, actor=request.user, ip_address=client_ip(request)
+        )
+        level = {
+            Delivery.Outcome.PROCESSED: messages.SUCCESS,
+            Delivery.Outcome.DUPLICATE: messages.INFO,
+            Delivery.Outcome.FLAGGED: messages.WARNING,
+            Delivery.Outcome.KEY_REUSED: messages.WARNING,
+        }.get(result.outcome, messages.ERROR)
+        self.message_user(
+            request, f"Delivery #{result.delivery_id}: {result.outcome} — {result.message}", level
+        )

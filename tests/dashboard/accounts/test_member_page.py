@@ -79,7 +79,7 @@ def test_balance_check_by_card_highlights_a_difference(client, people, member, p
     [message] = messages_of(response)
     assert "differs from our ledger" in message and "points: Pomelo 90.50, our ledger 100.00" in message
     html = response.content.decode()
-    assert 'class="bo-differs"' in html and "-9.50" in html
+    assert 'class="bo-differs"' in html and "−9.50" in html
     assert BalanceSnapshot.objects.get().card == card
 
 
@@ -151,7 +151,7 @@ def test_timeline_lists_everything_newest_first(client, people, member, webhook)
     times = [item.at for item in timeline]
     assert times == sorted(times, reverse=True)
     kinds = [item.kind for item in timeline]
-    assert {"reward", "adjustment", "audit", "snapshot"} <= set(kinds)
+    assert {"money", "adjustment", "audit", "snapshot"} <= set(kinds)
     titles = [item.title for item in timeline]
     assert f"Adjustment rejected (#{adjustment.pk})" in titles
     assert any(t.startswith("Credit (mint) requested (#") for t in titles)

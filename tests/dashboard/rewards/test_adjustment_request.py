@@ -88,9 +88,10 @@ def test_where_pomelo_refuses_negative_balances_no_override_is_offered(client, p
     ("overrides", "error"),
     [
         ({"amount": "0"}, "Amount must be greater than zero."),
-        ({"amount": "-5"}, "Amount must be greater than zero."),
-        ({"amount": "1.001"}, "Amount can have at most 2 decimals."),
-        ({"amount": "ten"}, "Enter a number."),
+        ({"amount": "-5"}, "Enter the amount without a sign"),
+        ({"amount": "1.001"}, "At most two decimals after “.”, as in 1,000.50."),
+        ({"amount": "ten"}, "Write the amount as 1,000.50"),
+        ({"amount": "1.000,50"}, "Write the amount as 1,000.50"),
         ({"amount": ""}, "This field is required."),
         ({"account_type": "stars"}, "Select a valid choice. stars is not one of the available choices."),
         ({"reason_code": "because"}, "Select a valid choice."),

@@ -1,0 +1,140 @@
+"""The member's story for the member page: every movement of money with the bucket it moves
+and the balance of both buckets after it, among the events that moved nothing (requests,
+approvals, balance checks, notices flagged for review).
+
+Money rows come from the ledger itself, so a pending reward shows the amount it put in the
+pending bucket and its cancellation shows that amount leaving the same bucket, never the
+available one. Balances after each row are counted back from the account's balance now (the
+ledger's sum), so they are exact however long the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from accounts.models import Member
+from rewards.models import LedgerEntry
+from rewards.selectors import TimelineItem, member_timeline
+
+ZERO = Decimal("0.00")
+# The two entries of one confirmation (out of pending, into available) are written in one
+# transaction, microseconds apart.
+SAME_MOVE = timedelta(seconds=2)
+NO_MONEY_MOVED = "no money moved"
+
+
+@dataclass
+class StoryRow:
+    at: datetime
+    kind: str  # "money", "adjustment", "audit", "snapshot" or "reward"
+    title: str
+    account_type: str = ""
+    pending_change: Decimal | None = None
+    available_change: Decimal | None = None
+    pending_after: Decimal | None = None
+    available_after: Decimal | None = None
+    # A request's amount: it moves nothing until it succeeds (then a money row follows).
+    requested: Decimal | None = None
+    detail: str = ""
+    actor: str = ""
+    adjustment_id: int | None = None
+    reward_event_id: int | None = None
+    snapshot_id: int | None = None
+    attention: bool = False
+
+    @property
+    def moves_money(self) -> bool:
+        return self.kind == "money"
+
+
+def _title(entries: list[LedgerEntry]) -> str:
+    # The available bucket's entry names the step ("reward confirmed"); the pending one of a
+    # confirmation only says it leaves pending.
+    main = next((e for e in entries if e.bucket == LedgerEntry.Bucket.AVAILABLE), entries[0])
+    return main.description[:1].upper() + main.description[1:]
+
+
+def _money_rows(member: Member, limit: int) -> list[StoryRow]:
+    accounts = {a.pk: a for a in member.reward_accounts.all()}
+    entries = list(
+        LedgerEntry.objects.filter(account__in=list(accounts))
+        .select_related("reward_event__card", "adjustment__maker")
+        .order_by("-created_at", "-id")[: limit * 2]
+    )
+    groups: list[list[LedgerEntry]] = []
+    for entry in entries:
+        last = groups[-1] if groups else None
+        if (
+            last is not None and len(last) == 1
+            and last[0].account_id == entry.account_id
+            and last[0].reward_event_id == entry.reward_event_id
+            and last[0].adjustment_id == entry.adjustment_id
+            and last[0].bucket != entry.bucket
+            and last[0].created_at - entry.created_at <= SAME_MOVE
+        ):
+            last.append(entry)
+        else:
+            groups.append([entry])
+
+    running = {pk: {"pending": a.pending_balance, "available": a.available_balance}
+               for pk, a in accounts.items()}
+    rows = []
+    for group in groups:
+        account = accounts[group[0].account_id]
+        balance = running[account.pk]
+        changes = {"pending": None, "available": None}
+        for entry in group:
+            changes[entry.bucket] = (changes[entry.bucket] or ZERO) + entry.amount
+        cause = group[0]
+        detail, actor = "", "Pomelo"
+        if cause.reward_event is not None:
+            card = f" · card {cause.reward_event.card.pomelo_card_id}" if cause.reward_event.card else ""
+            detail = f"transaction {cause.reward_event.transaction_id}{card}"
+        elif cause.adjustment is not None:
+            detail = f"{cause.adjustment.get_reason_code_display()}: {cause.adjustment.reason_text}"
+            actor = cause.adjustment.maker.get_username()
+        rows.append(StoryRow(
+            at=max(e.created_at for e in group),
+            kind="money",
+            title=_title(group),
+            account_type=account.account_type,
+            pending_change=changes["pending"],
+            available_change=changes["available"],
+            pending_after=balance["pending"],
+            available_after=balance["available"],
+            detail=detail,
+            actor=actor,
+            adjustment_id=cause.adjustment_id,
+            reward_event_id=cause.reward_event_id,
+            attention=balance["available"] < 0,
+        ))
+        for bucket, change in changes.items():
+            if change is not None:
+                balance[bucket] -= change
+    return rows
+
+
+def _without_money(item: TimelineItem) -> StoryRow | None:
+    """The timeline's items that move nothing; its reward stages are the ledger's rows here."""
+    if item.kind == "reward" and not (item.attention or NO_MONEY_MOVED in item.title):
+        return None
+    return StoryRow(
+        at=item.at, kind=item.kind, title=item.title, account_type=item.account_type,
+        requested=item.amount if item.kind == "adjustment" else None,
+        detail=item.detail, actor=item.actor, adjustment_id=item.adjustment_id,
+        reward_event_id=item.reward_event_id, snapshot_id=item.snapshot_id,
+        attention=item.attention,
+    )
+
+
+def member_story(*, member: Member, limit: int = 100) -> list[StoryRow]:
+    """The member's latest `limit` rows, newest first. Six queries whatever the history."""
+    rows = _money_rows(member, limit)
+    rows += [row for item in member_timeline(member=member, limit=limit)
+             if (row := _without_money(item)) is not None]
+    # Newest first; at the same instant the money row above the request or notice it follows.
+    rank = {"reward": 0, "snapshot": 1, "adjustment": 2, "audit": 3, "money": 4}
+    rows.sort(key=lambda row: (row.at, rank[row.kind]), reverse=True)
+    return rows[:limit]
