@@ -15,5 +15,16 @@ os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(48))
 for _name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
     os.environ.setdefault(_name, "false")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+# With DEBUG off these must be set (the production guard); the tests' own values.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{_ROOT}/db.sqlite3")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1,http://localhost")
+# Readable log lines in a failing test's captured output.
+os.environ.setdefault("LOG_FORMAT", "plain")
 
 from loyalty_backoffice.settings import *  # noqa: E402, F403
+
+# Pages render without `collectstatic` in the tests; the deployment tests run collectstatic and
+# serve the hashed names through gunicorn (tests/deploy/test_gunicorn_production.py).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
