@@ -30,7 +30,8 @@ urlpatterns = [path("fails/", _fails), path("fine/", _fine)]
 def json_log():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(OneLineJsonFormatter("%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"))
+    handler.setFormatter(
+        OneLineJsonFormatter("%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"))
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.addHandler(handler)

@@ -49,7 +49,9 @@ def test_a_tick_queues_each_due_job_once_and_the_worker_runs_it(database_tasks, 
 
 
 @pytest.mark.django_db
-def test_a_run_killed_half_way_is_marked_failed_at_the_next_start(quiet_jobs, django_capture_on_commit_callbacks):
+def test_a_run_killed_half_way_is_marked_failed_at_the_next_start(
+    quiet_jobs, django_capture_on_commit_callbacks
+):
     killed = JobRun.objects.create(job="retention", slot=NOW - timedelta(days=1),
                                    status=JobRun.Status.RUNNING, started_at=NOW - timedelta(days=1))
     with django_capture_on_commit_callbacks(execute=True):  # in-process tasks run after the commit
