@@ -125,7 +125,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Where `collectstatic` writes; WhiteNoise serves it from there with hashed, compressed names
 # and far-future cache headers.
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
