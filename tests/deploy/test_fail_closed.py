@@ -34,7 +34,8 @@ def test_the_production_environment_loads_with_json_logs_and_health_checks(monke
     loaded = settings_load(monkeypatch, LOG_FORMAT=None)
     assert loaded["LOG_FORMAT"] == "json"
     assert loaded["DATABASES"]["default"]["CONN_HEALTH_CHECKS"] is True
-    assert loaded["STORAGES"]["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    storage = loaded["STORAGES"]["staticfiles"]["BACKEND"]
+    assert storage == "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
 
 def test_static_root_is_a_setting(monkeypatch, tmp_path):
@@ -47,7 +48,7 @@ def test_a_bad_scheduler_timetable_is_refused(monkeypatch):
 
 
 def test_manage_py_without_database_url_refuses_to_start_and_names_it():
-    result = subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
+    result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, timeout=120,
         env=production_environ(DATABASE_URL=None, CSRF_TRUSTED_ORIGINS=None),
     )

@@ -44,8 +44,9 @@ def test_retention_prunes_what_is_older_than_its_setting(settings):
     member = Member.objects.create(pomelo_user_id="usr-retention")
     old_run = _run_with_result(days_ago=31, member=member)
     recent_run = _run_with_result(days_ago=29, member=member)
-    old_task, recent_task, queued_task = (_task_result(finished_days_ago=8),
-                                          _task_result(finished_days_ago=6), _task_result(finished_days_ago=None))
+    old_task = _task_result(finished_days_ago=8)
+    recent_task = _task_result(finished_days_ago=6)
+    queued_task = _task_result(finished_days_ago=None)
     old_job = JobRun.objects.create(job="heartbeat", slot=timezone.now() - timedelta(days=8),
                                     status=JobRun.Status.SUCCEEDED)
     recent_job = JobRun.objects.create(job="heartbeat", slot=timezone.now() - timedelta(days=1),

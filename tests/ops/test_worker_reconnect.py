@@ -23,7 +23,8 @@ def _database_url() -> str:
 
 
 def _queue_heartbeat(minute: int) -> JobRun:
-    run = JobRun.objects.create(job="heartbeat", slot=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minute))
+    slot = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
+    run = JobRun.objects.create(job="heartbeat", slot=slot)
     _job_run_enqueue(run)
     return run
 
@@ -49,10 +50,11 @@ def _cut_the_workers_connections() -> int:
 
 def test_the_worker_reconnects_after_its_connection_is_cut_twice(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "loyalty_backoffice.settings",
+    env = {**os.environ, "DATABASE_URL": _database_url(),
+           "DJANGO_SETTINGS_MODULE": "loyalty_backoffice.settings",
            "TASKS_BACKEND": "django_tasks_db.DatabaseBackend", "DATABASE_CONN_MAX_AGE": "600",
            "LOG_FORMAT": "json"}
-    worker = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+    worker = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.2",
          "--no-startup-delay"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
