@@ -67,7 +67,7 @@ def production_environ(*, static_root: Path, database_url: str, **extra: str) ->
 
 
 def collectstatic(static_root: Path) -> None:
-    subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
+    subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, check=True,
         env=production_environ(static_root=static_root, database_url=shared_database_url()), timeout=300,
     )
@@ -82,7 +82,7 @@ def gunicorn_server(*, static_root: Path, database_url: str, log: Path, **extra:
     env = production_environ(static_root=static_root, database_url=database_url,
                              GUNICORN_BIND=f"fd://{listener.fileno()}", WEB_CONCURRENCY="2", **extra)
     with log.open("w") as log_file:
-        proc = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+        proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
             cwd=ROOT, env=env, pass_fds=[listener.fileno()], stdout=log_file, stderr=subprocess.STDOUT,
         )

@@ -79,7 +79,8 @@ def test_the_access_log_is_json_with_the_request_id(server):
 def test_readyz_answers_503_when_the_database_is_gone(static_root, tmp_path):
     with gunicorn_server(static_root=static_root, database_url=unreachable_database_url(),
                          log=tmp_path / "gunicorn.log") as server:
-        assert requests.get(server.url + "/healthz", headers={"Host": POD_HOST}, timeout=10).status_code == 200
+        health = requests.get(server.url + "/healthz", headers={"Host": POD_HOST}, timeout=10)
+        assert health.status_code == 200
         ready = requests.get(server.url + "/readyz", headers={"Host": POD_HOST}, timeout=30)
         assert ready.status_code == 503
         checks = ready.json()["checks"]
