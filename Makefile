@@ -21,11 +21,13 @@ run: install
 
 test: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 check-ledger: install
 	DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} $(PY) manage.py check_ledger

@@ -20,7 +20,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connections
 
 from accounts.models import Member, RewardAccount
-from loyalty_backoffice.roles import ROLES
+from kernel.roles import ROLES
 from rewards.models import Adjustment, AuditEntry
 from rewards.services.adjustments import (
     AdjustmentError,

@@ -27,7 +27,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    # Django's admin with every list guarded against hostile query strings (admin_site.py).
+    # Django's admin with every list guarded against hostile query strings (dashboard/site.py).
     "loyalty_backoffice.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -73,7 +73,7 @@ WSGI_APPLICATION = "loyalty_backoffice.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "loyalty_backoffice" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -318,13 +318,13 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "loyalty_backoffice.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "kernel.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 # Attempts refused during a lockout neither extend it nor count as new failures.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "staff.login_throttle.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
-AXES_ENABLE_ADMIN = False  # staff/admin.py registers read-only lists with an audited unlock
+AXES_ENABLE_ADMIN = False  # dashboard/staff/admin.py registers read-only lists with an audited unlock
 if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= timedelta(0):
     raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be positive")
 

@@ -36,7 +36,7 @@ def _pomelo_call_record(sender, *, method: str, outcome: str, seconds: float, **
 
 
 def pomelo_calls_connect() -> None:
-    from loyalty_backoffice.pomelo.client import call_finished
+    from pomelo.client import call_finished
 
     call_finished.connect(_pomelo_call_record, dispatch_uid="ops.metrics.pomelo_calls")
 

@@ -13,7 +13,7 @@ from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from loyalty_backoffice.roles import ROLES
+from kernel.roles import ROLES
 
 User = get_user_model()
 

@@ -5,7 +5,7 @@ from django.contrib.auth.management import create_permissions
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
 
-from loyalty_backoffice.roles import roles_sync
+from kernel.roles import roles_sync
 
 
 def roles_sync_after_migrate(sender, *, using=DEFAULT_DB_ALIAS, apps=global_apps, verbosity=1, **kwargs):
@@ -18,4 +18,4 @@ def roles_sync_after_migrate(sender, *, using=DEFAULT_DB_ALIAS, apps=global_apps
         permission_model=apps.get_model("auth", "Permission"),
     )
     if missing:
-        raise ImproperlyConfigured(f"loyalty_backoffice/roles.py names unknown permissions: {missing}")
+        raise ImproperlyConfigured(f"kernel/roles.py names unknown permissions: {missing}")

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from loyalty_backoffice.roles import ROLES
+from kernel.roles import ROLES
 from rewards.audit import audit_record
 from rewards.models import AuditEntry
 from staff.policies import (

@@ -15,7 +15,7 @@ import pytest
 from django.db import connections, transaction
 from django.test import TransactionTestCase
 
-from rewards.append_only import REFUSE_TRUNCATE_TRIGGER_SUFFIX
+from kernel.append_only import REFUSE_TRUNCATE_TRIGGER_SUFFIX
 
 _TRIGGERS_SQL = """
     SELECT quote_ident(c.relname), quote_ident(t.tgname)

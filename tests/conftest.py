@@ -122,7 +122,7 @@ def make_staff(db):
     """Create a staff user in one of the roles the migration defines."""
     from django.contrib.auth.models import Group, Permission, User
 
-    from loyalty_backoffice.roles import roles_sync
+    from kernel.roles import roles_sync
 
     # Transactional tests flush the tables, groups from the data migration included.
     roles_sync(group_model=Group, permission_model=Permission)

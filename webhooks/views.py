@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty_backoffice.client_ip import client_ip
+from kernel.client_ip import client_ip
 from rewards.models import NotificationKind
 from webhooks.services import DeliveryResult, IncomingDelivery, delivery_receive, delivery_reject
 

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from rewards.append_only import append_only_trigger_operation
+from kernel.append_only import append_only_trigger_operation
 
 
 class Migration(migrations.Migration):

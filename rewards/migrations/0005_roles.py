@@ -3,7 +3,7 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from loyalty_backoffice.roles import roles_sync
+from kernel.roles import roles_sync
 
 def create_roles(apps, schema_editor):
     # Permissions are normally created after all migrations; the groups need them now.

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from loyalty_backoffice.roles import roles_sync
+from kernel.roles import roles_sync
 
 
 def resync_roles(apps, schema_editor):

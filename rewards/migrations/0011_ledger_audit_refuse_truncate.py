@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from rewards.append_only import refuse_truncate_trigger_operation
+from kernel.append_only import refuse_truncate_trigger_operation
 
 
 class Migration(migrations.Migration):

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Member
-from rewards.append_only import AppendOnlyModel
+from kernel.append_only import AppendOnlyModel
 from rewards.models.adjustments import Adjustment
 
 

@@ -7,7 +7,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts.models import Card, RewardAccount
-from rewards.append_only import AppendOnlyModel
+from kernel.append_only import AppendOnlyModel
 
 
 class NotificationKind(models.TextChoices):

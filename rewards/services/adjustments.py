@@ -25,10 +25,9 @@ from accounts.models import BalanceSnapshot, Card, Member, RewardAccount
 from accounts.services import (
     UnknownAccountType,
     account_type_validate,
-    member_balance_check,
     reward_account_lock,
 )
-from loyalty_backoffice.pomelo import (
+from pomelo import (
     PomeloClient,
     PomeloError,
     PomeloInsufficientBalance,
@@ -46,6 +45,7 @@ from rewards.policies import (
     submission_lease,
     submission_overdue,
 )
+from rewards.services.balance_checks import member_balance_check
 from rewards.services.ledger import ledger_post
 
 State = Adjustment.State

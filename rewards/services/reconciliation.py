@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Member
-from loyalty_backoffice.pomelo import PomeloClient, PomeloError, balances_from_payload
+from pomelo import PomeloClient, PomeloError, balances_from_payload
 from rewards.models import ReconciliationResult, ReconciliationRun
 from rewards.selectors import adjustments_unsettled
 

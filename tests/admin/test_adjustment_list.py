@@ -190,7 +190,7 @@ def test_export_button_carries_the_filters(client, people, book):
 
 
 def test_export_streams_in_chunks(client, people, member, monkeypatch):
-    monkeypatch.setattr("rewards.admin.adjustments.CSV_ROWS_PER_CHUNK", 2)
+    monkeypatch.setattr("loyalty_backoffice.dashboard.rewards.adjustments.CSV_ROWS_PER_CHUNK", 2)
     for n in range(3):
         a = make_request(people["agent"], member, amount=f"{n + 1}.00")
         adjustment_cancel(adjustment_id=a.pk, maker=people["agent"])

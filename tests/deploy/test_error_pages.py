@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.test import RequestFactory, override_settings
 from django.views.debug import ExceptionReporter, technical_500_response
 
-from loyalty_backoffice.pomelo import PomeloClient, PomeloUnavailable
+from pomelo import PomeloClient, PomeloUnavailable
 
 DATABASE_URL = f"postgres://loyalty:db-{secrets.token_hex(8)}@db.internal:5432/loyalty_backoffice"
 CACHE_URL = f"redis://:cache-{secrets.token_hex(8)}@cache.internal:6379/1"

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from responses import matchers
 
-from loyalty_backoffice.pomelo import (
+from pomelo import (
     PomeloAuthenticationError,
     PomeloClient,
     PomeloError,
@@ -27,7 +27,7 @@ from loyalty_backoffice.pomelo import (
     PomeloUnavailable,
     TokenProvider,
 )
-from loyalty_backoffice.pomelo.auth import cache_seconds_for
+from pomelo.auth import cache_seconds_for
 
 BASE = "https://pomelo.test"
 TOKEN_URL = "https://auth.pomelo.test/oauth/token"
@@ -659,7 +659,7 @@ def test_logs_never_hold_the_token_or_the_secret(rsps, caplog):
     rsps.post(MINT_URL, status=500, json={})
     rsps.post(MINT_URL, json={"data": {"ok": True}})
 
-    with caplog.at_level(logging.DEBUG, logger="loyalty_backoffice.pomelo"):
+    with caplog.at_level(logging.DEBUG, logger="pomelo"):
         response = mint(PomeloClient.from_settings())
 
     logged = "\n".join(r.getMessage() for r in caplog.records)

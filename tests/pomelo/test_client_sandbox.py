@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from loyalty_backoffice.pomelo import (
+from pomelo import (
     PomeloAuthenticationError,
     PomeloClient,
     PomeloInsufficientBalance,

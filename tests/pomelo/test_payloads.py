@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loyalty_backoffice.pomelo import balances_from_payload, encode_movement_body, format_amount
-from loyalty_backoffice.pomelo.errors import parse_error_body
+from pomelo import balances_from_payload, encode_movement_body, format_amount
+from pomelo.errors import parse_error_body
 
 TYPES = ["points", "cashback", "miles"]
 

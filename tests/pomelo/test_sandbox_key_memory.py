@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from loyalty_backoffice.pomelo import PomeloClient
+from pomelo import PomeloClient
 
 MINT = {"account_type": "points", "card_id": "crd-1", "amount": Decimal("10.00"), "reason": "r",
         "idempotency_key": "adj-memory"}

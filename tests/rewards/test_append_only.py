@@ -4,7 +4,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import TransactionTestCase
 
-from rewards.append_only import AppendOnlyError
+from kernel.append_only import AppendOnlyError
 from rewards.audit import audit_record
 from rewards.models import AuditEntry, LedgerEntry, NotificationKind
 from rewards.notifications import RewardNotification

@@ -57,9 +57,11 @@ def gunicorn_url():
             if proc.poll() is not None:
                 pytest.fail(f"gunicorn exited with {proc.returncode}")
             try:
-                requests.get(url + "/admin/login/", timeout=2)
+                # The socket is already listening, so this waits for the worker to boot,
+                # which takes several seconds on a loaded machine.
+                requests.get(url + "/admin/login/", timeout=30)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         yield url
     finally:

@@ -7,10 +7,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from loyalty_backoffice.admin_list_guard import ascii_number
-from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
-from rewards.admin.filters import CreatedBetweenFilter
-from rewards.admin.pagination import EstimatedCountPaginator
+from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter
+from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
+from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
+from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from rewards.models import Approval, AuditEntry
 
 

@@ -5,11 +5,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils.html import format_html
 
-from loyalty_backoffice.admin_list_guard import ascii_number
-from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
-from loyalty_backoffice.client_ip import client_ip
-from rewards.admin.filters import date_range_filter
-from rewards.admin.pagination import EstimatedCountPaginator
+from kernel.client_ip import client_ip
+from loyalty_backoffice.dashboard.toolkit.filters import date_range_filter
+from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
+from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
+from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from webhooks.models import Delivery
 from webhooks.services import delivery_reprocess
 

@@ -1,13 +1,7 @@
 """Pomelo Loyalty API client: OAuth tokens, balance, mint and burn, typed errors."""
 
 from .auth import TokenProvider
-from .client import (
-    PomeloClient,
-    PomeloResponse,
-    balances_from_payload,
-    encode_movement_body,
-    format_amount,
-)
+from .client import PomeloClient, PomeloResponse
 from .errors import (
     PomeloAuthenticationError,
     PomeloError,
@@ -16,6 +10,7 @@ from .errors import (
     PomeloNotFound,
     PomeloUnavailable,
 )
+from .payloads import balances_from_payload, encode_movement_body, format_amount
 
 __all__ = [
     "PomeloAuthenticationError",

@@ -26,8 +26,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from loyalty_backoffice.client_ip import client_ip
-from staff.forms import (
+from kernel.client_ip import client_ip
+from loyalty_backoffice.dashboard.staff.forms import (
     AdministratorUserChangeForm,
     AdministratorUserCreateForm,
     OperatorUserChangeForm,
@@ -148,7 +148,7 @@ class StaffUserAdmin(DjangoUserAdmin):
 
     @admin.display(description=gettext_lazy("roles"))
     def roles_display(self, obj):
-        from loyalty_backoffice.roles import ROLES
+        from kernel.roles import ROLES
 
         roles = sorted(group.name for group in obj.groups.all() if group.name in ROLES)
         return ", ".join(roles) or "—"

@@ -23,18 +23,22 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
-from loyalty_backoffice.admin_list_guard import ascii_number
-from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin
-from loyalty_backoffice.client_ip import client_ip
-from rewards.admin.filters import (
+from kernel.client_ip import client_ip
+from loyalty_backoffice.dashboard.rewards.forms import (
+    AdjustmentCommentForm,
+    AdjustmentOutcomeForm,
+    AdjustmentReviewForm,
+)
+from loyalty_backoffice.dashboard.toolkit.filters import (
     AccountTypeFilter,
     ApproverFilter,
     CreatedBetweenFilter,
     SubmissionAttentionFilter,
     WaitingForMyApprovalFilter,
 )
+from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
+from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from rewards.audit import audit_record
-from rewards.forms import AdjustmentCommentForm, AdjustmentOutcomeForm, AdjustmentReviewForm
 from rewards.models import Adjustment, Approval, AuditEntry
 from rewards.policies import (
     idempotency_window_end,

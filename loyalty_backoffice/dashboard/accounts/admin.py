@@ -23,15 +23,15 @@ from accounts.selectors import (
     member_latest_snapshot,
     snapshot_lines,
 )
-from accounts.services import member_balance_check
-from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline
-from loyalty_backoffice.client_ip import client_ip
-from rewards.admin.filters import CreatedBetweenFilter, account_type_filter
-from rewards.admin.pagination import EstimatedCountPaginator
-from rewards.forms import AdjustmentRequestForm, BalanceCheckForm
+from kernel.client_ip import client_ip
+from loyalty_backoffice.dashboard.rewards.forms import AdjustmentRequestForm, BalanceCheckForm
+from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
+from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
+from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from rewards.models import Adjustment
 from rewards.selectors import member_open_adjustments, member_timeline
 from rewards.services.adjustments import AdjustmentError, adjustment_request
+from rewards.services.balance_checks import member_balance_check
 
 TIMELINE_LIMIT = 100
 

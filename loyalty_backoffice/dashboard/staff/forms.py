@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_backoffice.roles import ROLES
+from kernel.roles import ROLES
 from staff.policies import (
     UserManagementError,
     email_available_check,

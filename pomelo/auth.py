@@ -27,7 +27,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .errors import PomeloAuthenticationError, PomeloError, PomeloUnavailable, parse_error_body
 
-logger = logging.getLogger("loyalty_backoffice.pomelo")
+logger = logging.getLogger("pomelo")
 
 # Pomelo usually sends expires_in; when it doesn't, assume the common one-hour lifetime
 # rather than caching forever.
@@ -103,8 +103,8 @@ class TokenProvider:
             connect_timeout=settings.POMELO_CONNECT_TIMEOUT_SECONDS,
             read_timeout=settings.POMELO_READ_TIMEOUT_SECONDS,
             session=session,
-            revoke_url=getattr(settings, "POMELO_TOKEN_REVOKE_URL", ""),
-            revoke_format=getattr(settings, "POMELO_TOKEN_REVOKE_FORMAT", "json"),
+            revoke_url=settings.POMELO_TOKEN_REVOKE_URL,
+            revoke_format=settings.POMELO_TOKEN_REVOKE_FORMAT,
         )
 
     @sensitive_variables("cached", "token")

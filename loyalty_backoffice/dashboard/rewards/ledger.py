@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.text import smart_split, unescape_string_literal
 
-from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline
-from rewards.admin.filters import CreatedBetweenFilter, account_type_filter
-from rewards.admin.pagination import EstimatedCountPaginator
+from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
+from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
+from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import PomeloIdMatches, pomelo_id_matches
 

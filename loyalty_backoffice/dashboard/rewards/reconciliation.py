@@ -5,9 +5,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from loyalty_backoffice.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline
-from rewards.admin.filters import account_type_filter, date_range_filter
-from rewards.admin.pagination import EstimatedCountPaginator
+from loyalty_backoffice.dashboard.toolkit.filters import account_type_filter, date_range_filter
+from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
+from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from rewards.models import ReconciliationResult, ReconciliationRun
 
 

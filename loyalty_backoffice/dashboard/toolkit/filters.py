@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from loyalty_backoffice.admin_list_guard import ascii_number
+from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
 from rewards.models import Adjustment, Approval
 from rewards.selectors import adjustments_unsettled, adjustments_waiting_for
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from loyalty_backoffice.admin_list_guard import ListQueryGuardMixin
+from loyalty_backoffice.dashboard.toolkit.list_guard import ListQueryGuardMixin
 
 
 def _guarded(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
