@@ -125,7 +125,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Where `collectstatic` writes; WhiteNoise serves it from there with hashed, compressed names
 # and far-future cache headers.
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -342,7 +342,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="backoffice@localhost
 # --- Logs, metrics, error reports ------------------------------------------------------------
 # "json": one JSON object per line, a request id on each, a traceback in one field (production).
 # "plain": readable lines for a terminal (the default with DEBUG on).
-LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
     raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
 LOGGING = {
@@ -400,7 +400,10 @@ _DEFAULT_SCHEDULE = {
     "reconciliation": 86400,
     "retention": 86400,
 }
-SCHEDULER_INTERVALS = {**_DEFAULT_SCHEDULE, **env.json("SCHEDULER_INTERVALS", default={})}
+_schedule_overrides = json.loads(env.str("SCHEDULER_INTERVALS", default="") or "{}")
+if not isinstance(_schedule_overrides, dict):
+    raise ImproperlyConfigured('SCHEDULER_INTERVALS must be a JSON object {"job": seconds}')
+SCHEDULER_INTERVALS = {**_DEFAULT_SCHEDULE, **_schedule_overrides}
 for _job, _seconds in SCHEDULER_INTERVALS.items():
     if _job not in _DEFAULT_SCHEDULE or not isinstance(_seconds, int) or _seconds < 0:
         raise ImproperlyConfigured(
