@@ -10,7 +10,7 @@ is louder than a `check --deploy` warning that nobody runs.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +38,10 @@ def production_settings_problems(
     pomelo_urls: Mapping[str, str],
     pomelo_client_id: str,
     pomelo_client_secret: str,
+    database_url_set: bool = True,
+    allowed_hosts_set: bool = True,
+    csrf_trusted_origins: Sequence[str] = ("https://unset.invalid",),
+    tasks_backend: str = "django_tasks_db.DatabaseBackend",
 ) -> list[str]:
     """What is unsafe about these settings for a deployment; empty when DEBUG is on.
 
@@ -47,6 +51,10 @@ def production_settings_problems(
     if debug:
         return []
     problems = []
+    problems.extend(_deployment_problems(
+        database_url_set=database_url_set, allowed_hosts_set=allowed_hosts_set,
+        csrf_trusted_origins=csrf_trusted_origins, tasks_backend=tasks_backend,
+    ))
     problems.extend(_secret_key_problems(secret_key))
     problems.extend(_webhook_key_problems(webhook_keys))
     if not sandbox_enabled:
@@ -77,6 +85,37 @@ def production_settings_refuse(**settings_values: Any) -> None:
             + "\n".join(f"- {problem}" for problem in problems)
             + "\nFor local development set DEBUG=true (make run does)."
         )
+
+
+# Backends that run a task inside the process that queued it: a web request would wait on Pomelo,
+# and a crash would lose the task.
+IN_PROCESS_TASK_BACKENDS = frozenset({
+    "django_tasks.backends.immediate.ImmediateBackend",
+    "django_tasks.backends.dummy.DummyBackend",
+    "django.tasks.backends.immediate.ImmediateBackend",
+    "django.tasks.backends.dummy.DummyBackend",
+})
+
+
+def _deployment_problems(
+    *, database_url_set: bool, allowed_hosts_set: bool, csrf_trusted_origins: Sequence[str],
+    tasks_backend: str,
+) -> list[str]:
+    """Settings whose laptop default would quietly misbehave in a deployment."""
+    problems = []
+    if not database_url_set:
+        problems.append("DATABASE_URL is not set: without it the app would write to a local SQLite "
+                        "file. Point it at PostgreSQL (postgres://user:password@host:5432/name).")
+    if not allowed_hosts_set:
+        problems.append("ALLOWED_HOSTS is not set: list the host names the back office is served "
+                        "under (probes on /healthz and /readyz need none).")
+    if not [origin for origin in csrf_trusted_origins if origin.strip()]:
+        problems.append("CSRF_TRUSTED_ORIGINS is not set: behind a TLS proxy every sign-in fails "
+                        "with 'Origin checking failed'. Set it to https://<the public host>.")
+    if tasks_backend in IN_PROCESS_TASK_BACKENDS:
+        problems.append(f"TASKS_BACKEND is {tasks_backend}, which runs tasks inside the web "
+                        "request: use django_tasks_db.DatabaseBackend and run the worker.")
+    return problems
 
 
 def _secret_key_problems(secret_key: str) -> list[str]:

@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Before django_tasks_db: its `db_worker` command is ours, one that survives a lost
+    # database connection (ops/worker.py).
+    "ops",
     "django_tasks",
     "django_tasks_db",
     "accounts",
@@ -54,7 +57,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz, /readyz and /metrics answer whatever Host and scheme the probe uses.
+    "ops.probes.ProbeMiddleware",
+    "ops.request_logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Right after the security headers: static files never touch sessions or the database.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -90,6 +98,9 @@ TEMPLATES = [
     },
 ]
 
+# With DEBUG off a missing DATABASE_URL stops startup (production guard, end of file): falling
+# back to a SQLite file in production would quietly lose every write on the next deploy.
+DATABASE_URL_SET = bool(env.str("DATABASE_URL", default=""))
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
@@ -137,7 +148,13 @@ USE_TZ = True
 FORMAT_MODULE_PATH = ["loyalty_backoffice.formats"]
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` writes; WhiteNoise serves it from there with hashed, compressed names
+# and far-future cache headers.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # The admin's sign-in page (unfold's) posts without a `next` field: after signing in, the home.
 LOGIN_REDIRECT_URL = "admin:index"
@@ -416,13 +433,86 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="backoffice@localhost")
 
+# --- Logs, metrics, error reports ------------------------------------------------------------
+# "json": one JSON object per line, a request id on each, a traceback in one field (production).
+# "plain": readable lines for a terminal (the default with DEBUG on).
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "ops.request_logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "ops.request_logging.OneLineJsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's own handler for django.request mails admins and prints a second copy; the
+    # root handler above is the only one.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
+
+# Addresses (or networks) allowed to read /metrics; the TCP peer is checked, never a header.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1/32", "::1/128"])
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_entry!r} is not an address") from _exc
+# /readyz fails when no worker has run the scheduler's heartbeat task for this long; 0 skips it.
+READYZ_WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("READYZ_WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=300)
+
+# Optional error reports to Sentry (or a compatible service): off while SENTRY_DSN is empty.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration()],
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        # Request bodies carry webhook payloads and staff input: never sent.
+        send_default_pii=False,
+        max_request_body_size="never",
+    )
+
+# --- Scheduled jobs (manage.py scheduler) and retention -------------------------------------------
+# Seconds between runs of each job; 0 turns one off. Slots are aligned on the Unix epoch in UTC
+# (86400: every day at 00:00 UTC). Override any of them with SCHEDULER_INTERVALS (JSON).
+_DEFAULT_SCHEDULE = {
+    "heartbeat": 60,
+    "submission_sweep": 60,
+    "adjustment_expiry": 900,
+    "reconciliation": 86400,
+    "audit_anchor": 86400,
+    "audit_verify": 86400,
+    "retention": 86400,
+}
+_schedule_overrides = json.loads(env.str("SCHEDULER_INTERVALS", default="") or "{}")
+if not isinstance(_schedule_overrides, dict):
+    raise ImproperlyConfigured('SCHEDULER_INTERVALS must be a JSON object {"job": seconds}')
+SCHEDULER_INTERVALS = {**_DEFAULT_SCHEDULE, **_schedule_overrides}
+for _job, _seconds in SCHEDULER_INTERVALS.items():
+    if _job not in _DEFAULT_SCHEDULE or not isinstance(_seconds, int) or _seconds < 0:
+        raise ImproperlyConfigured(
+            f"SCHEDULER_INTERVALS: {_job!r}: {_seconds!r} — use whole seconds (0 turns a job off) "
+            f"for {', '.join(_DEFAULT_SCHEDULE)}"
+        )
+SCHEDULER_TICK_SECONDS = env.int("SCHEDULER_TICK_SECONDS", default=15)
+RECONCILIATION_RESULT_RETENTION_DAYS = env.int("RECONCILIATION_RESULT_RETENTION_DAYS", default=90)
+TASK_RESULT_RETENTION_DAYS = env.int("TASK_RESULT_RETENTION_DAYS", default=14)
+if RECONCILIATION_RESULT_RETENTION_DAYS < 1 or TASK_RESULT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        "RECONCILIATION_RESULT_RETENTION_DAYS and TASK_RESULT_RETENTION_DAYS must be at least 1"
+    )
 
 # --- Production guard -----------------------------------------------------------------------
 # Last, so it sees every value above. With DEBUG off, unsafe values stop every process
@@ -442,4 +532,8 @@ production_settings_refuse(
     },
     pomelo_client_id=POMELO_CLIENT_ID,
     pomelo_client_secret=POMELO_CLIENT_SECRET,
+    database_url_set=DATABASE_URL_SET,
+    allowed_hosts_set=bool(env.str("ALLOWED_HOSTS", default="").strip()),
+    csrf_trusted_origins=CSRF_TRUSTED_ORIGINS,
+    tasks_backend=TASKS["default"]["BACKEND"],
 )

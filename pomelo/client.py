@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.dispatch import Signal
 
 from .auth import TokenProvider
 from .errors import (
@@ -39,6 +40,9 @@ from .errors import (
 from .payloads import AMOUNT_FORMATS, encode_movement_body, parse_payload
 
 logger = logging.getLogger("pomelo")
+# Sent after every HTTP attempt (outcome "ok", "http_4xx", "http_5xx" or "unreachable", and the
+# seconds it took), so metrics can count calls without this client knowing about them.
+call_finished = Signal()
 
 BALANCE_PATH = "/loyalty/v1/accounts/balance"
 # 408 and 425 mean "not processed, try again"; 429 and 5xx are overload or outage. Everything
@@ -295,6 +299,8 @@ class PomeloClient:
                     allow_redirects=False,
                 )
             except TRANSIENT_EXCEPTIONS as exc:
+                call_finished.send(PomeloClient, method=method, outcome="unreachable",
+                                   seconds=time.monotonic() - started)
                 logger.warning(
                     "pomelo %s %s failed after %.0f ms: %s (attempt %d%s)",
                     method,
@@ -321,6 +327,9 @@ class PomeloClient:
             status = response.status_code
             # JSON is UTF-8 by definition; decoding ourselves avoids requests' charset guessing.
             raw_body = response.content.decode("utf-8", errors="replace")
+            call_finished.send(PomeloClient, method=method,
+                               outcome="ok" if status < 400 else f"http_{status // 100}xx",
+                               seconds=time.monotonic() - started)
             log = logger.info if status < 400 else logger.warning
             log(
                 "pomelo %s %s -> %s in %.0f ms (attempt %d%s)",

@@ -21,5 +21,16 @@ os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 # Each delivery is applied right after it is stored, as under `make run`; the inbox worker's
 # own tests turn this off.
 os.environ.setdefault("WEBHOOK_APPLY_INLINE", "true")
+# With DEBUG off these must be set (the production guard); the tests' own values.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{_ROOT}/db.sqlite3")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1,http://localhost")
+# Readable log lines in a failing test's captured output.
+os.environ.setdefault("LOG_FORMAT", "plain")
 
 from loyalty_backoffice.settings import *  # noqa: E402, F403
+
+# Pages render without `collectstatic` in the tests; the deployment tests run collectstatic and
+# serve the hashed names through gunicorn (tests/deploy/test_gunicorn_production.py).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

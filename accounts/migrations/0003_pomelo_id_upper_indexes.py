@@ -3,19 +3,25 @@
 import django.db.models.functions.text
 from django.db import migrations, models
 
+from kernel.migration_operations import AddIndexOnline
+
 
 class Migration(migrations.Migration):
+    # The indexes are built CONCURRENTLY on PostgreSQL (webhooks write to these tables while a
+    # deploy migrates), which cannot run inside a transaction. Already-applied databases are
+    # unaffected: the resulting schema and migration state are the same as before.
+    atomic = False
 
     dependencies = [
         ('accounts', '0002_balancesnapshot'),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='card',
             index=models.Index(django.db.models.functions.text.Upper('pomelo_card_id'), name='card_card_id_upper'),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='member',
             index=models.Index(django.db.models.functions.text.Upper('pomelo_user_id'), name='member_user_id_upper'),
         ),

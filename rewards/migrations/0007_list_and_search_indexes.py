@@ -4,8 +4,14 @@ import django.db.models.functions.text
 from django.conf import settings
 from django.db import migrations, models
 
+from kernel.migration_operations import AddIndexOnline
+
 
 class Migration(migrations.Migration):
+    # The indexes are built CONCURRENTLY on PostgreSQL (webhooks write to these tables while a
+    # deploy migrates), which cannot run inside a transaction. Already-applied databases are
+    # unaffected: the resulting schema and migration state are the same as before.
+    atomic = False
 
     dependencies = [
         ('accounts', '0003_pomelo_id_upper_indexes'),
@@ -14,19 +20,19 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='adjustment',
             index=models.Index(fields=['account_type', 'direction', 'state', 'amount', 'id'], name='adjustment_totals'),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='approval',
             index=models.Index(fields=['created_at', 'id'], name='rewards_app_created_85f447_idx'),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='reconciliationresult',
             index=models.Index(condition=models.Q(('drifting', True)), fields=['-checked_at', '-id'], name='recon_result_drifting_recent'),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='rewardevent',
             index=models.Index(django.db.models.functions.text.Upper('transaction_id'), name='reward_event_tx_upper'),
         ),

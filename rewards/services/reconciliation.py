@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -126,3 +127,31 @@ def reconciliation_run(
     run.status, run.finished_at = ReconciliationRun.Status.FINISHED, timezone.now()
     run.save(update_fields=["status", "finished_at"])
     return run
+
+
+def reconciliation_runs_abandoned_fail() -> int:
+    """Mark every run still "running" as failed; the caller holds the reconciliation lock, so
+    none of them is alive (its process was killed half-way). Returns how many."""
+    with transaction.atomic(durable=True):
+        return ReconciliationRun.objects.filter(status=ReconciliationRun.Status.RUNNING).update(
+            status=ReconciliationRun.Status.FAILED, finished_at=timezone.now()
+        )
+
+
+def reconciliation_results_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
+    """Delete the per-account results of runs started more than `older_than_days` ago; the runs
+    themselves (one small row a night, with their totals) stay. Deletes in batches so no
+    statement holds locks for long. Returns how many results were deleted."""
+    if older_than_days < 1:
+        raise ValueError("keep reconciliation results at least one day")
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted = 0
+    while True:
+        with transaction.atomic(durable=True):
+            ids = list(
+                ReconciliationResult.objects.filter(run__started_at__lt=cutoff)
+                .order_by("pk").values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return deleted
+            deleted += ReconciliationResult.objects.filter(pk__in=ids).delete()[0]
