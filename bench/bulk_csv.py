@@ -58,7 +58,10 @@ def _environment(database: str) -> None:
         "DJANGO_SETTINGS_MODULE": "loyalty_backoffice.settings",
         "DATABASE_URL": database_url(database), "DEBUG": "false", "SANDBOX_ENABLED": "true",
         "SECRET_KEY": "bench-" + "x" * 50, "LOG_LEVEL": "WARNING",
-        "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+        # Production settings (the start-up guard's): what the batch queues waits in the database;
+        # this script runs the batch's processing itself.
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "ALLOWED_HOSTS": "127.0.0.1", "CSRF_TRUSTED_ORIGINS": "http://127.0.0.1",
         "POMELO_CLIENT_ID": CLIENT_ID, "POMELO_CLIENT_SECRET": CLIENT_SECRET,
         "POMELO_AUDIENCE": "sandbox", "POMELO_RETRY_BACKOFF_SECONDS": "0.01",
     })

@@ -44,6 +44,7 @@ def app_env(database: str, **overrides: str) -> dict[str, str]:
         "SANDBOX_ENABLED": "true",  # the stand-in Pomelo, as in the tests
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": f"{HOST},testserver",
+        "CSRF_TRUSTED_ORIGINS": f"http://{HOST}",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     })

@@ -67,3 +67,9 @@ def test_audit_verify_finds_both_chains_sound_on_the_fill():
                  "--deliveries", "0", "--snapshots", "10", "--small-factor", "2", "--runs", "1")
     assert "ratios big/baseline:" in out and "peak memory" in out
     assert "exit [0]" in out, out[-3000:]
+
+
+def test_bulk_csv_validates_and_submits_a_small_file():
+    out = _suite("bench.bulk_csv", "--rows", "20", "--submit-rows", "5", "--concurrency", "2")
+    assert "validation (preview):" in out and "processing (create+send):" in out, out[-3000:]
+    assert "  OK" in out and "5 of 5 keys applied exactly once" in out, out[-3000:]

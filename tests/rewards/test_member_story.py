@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import Member
 from rewards.member_story_selectors import member_story
-from tests.rewards.conftest import approve, request
+from tests.support.adjustments import approve, request
 from tests.support.webhooks import notification_body
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from rewards.operations_selectors import (
     operations_charts,
     reconciliation_state,
 )
-from tests.rewards.conftest import approve, request, worker_killed_mid_call
+from tests.support.adjustments import approve, request, worker_killed_mid_call
 from tests.support.webhooks import notification_body
 from webhooks.inbox_selectors import inbox_state
 from webhooks.models import Delivery
