@@ -34,6 +34,7 @@ import time
 import tracemalloc
 from decimal import Decimal
 
+from bench.lib import cli
 from bench.lib.cli import arguments_parse, parser_create
 from bench.lib.pg import database_recreate, database_url
 
@@ -121,7 +122,7 @@ def main() -> int:
     _environment(args.database)
     database_recreate(args.database)
 
-    from sandbox.pomelo_server import serve
+    from sandbox.server import serve
 
     sandbox = serve("127.0.0.1", 0, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     sandbox.start()
@@ -209,4 +210,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cli.suite_run(lambda argv: main())

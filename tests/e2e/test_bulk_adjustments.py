@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Member
 from bulk_adjustments.models import BulkBatch
-from rewards.models import Adjustment
+from rewards.models import Adjustment, ChainAnchor
 from tests.support.webhooks import notification_body
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -85,3 +85,11 @@ def test_agent_uploads_approver_approves_pomelo_applies_each_row_once_finance_do
     assert [(r["line"], r["outcome"]) for r in rows] == [
         ("2", "succeeded"), ("3", "succeeded"), ("4", "succeeded"), ("5", "invalid")]
     assert {r["idempotency_key"] for r in rows[:3]} == {a.idempotency_key for a in adjustments}
+
+    # The download is a finance export: it anchored the chain heads, and finance sees the anchor.
+    anchor = ChainAnchor.objects.get(reason=ChainAnchor.Reason.EXPORT)
+    assert anchor.note == f"bulk batch #{batch.pk} result CSV"
+    page = finance.goto("/admin/")
+    integrity = page.locator("#chain-status")
+    expect(integrity).to_contain_text("Finance export")
+    expect(integrity).to_contain_text(anchor.digest)

@@ -52,6 +52,7 @@ from loyalty_backoffice.dashboard.bulk_adjustments.forms import (
 )
 from loyalty_backoffice.dashboard.rewards.adjustments import csv_stream
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
+from rewards.chain_tasks import chain_anchor_after_export
 
 SESSION_KEY = "bulk_adjustments.upload"
 TOKEN_SALT = "bulk_adjustments.preview"  # noqa: S105 - a namespace for signing, not a secret
@@ -292,6 +293,8 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             bulk_result_export_record(batch=batch, actor=request.user, ip_address=client_ip(request))
         except BulkBatchError:
             raise PermissionDenied from None
+        # A finance export: it anchors the chain heads (docs/audit-chain.md), in the background.
+        chain_anchor_after_export(actor=request.user, note=f"bulk batch #{batch.pk} result CSV")
         response = StreamingHttpResponse(csv_stream(batch_result_rows(batch=batch)),
                                          content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="bulk-batch-{batch.pk}-result.csv"'
