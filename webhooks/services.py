@@ -460,10 +460,13 @@ def delivery_bodies_prune(*, older_than_days: int, archive: BinaryIO | None = No
                 return pruned
             if archive is not None:
                 for row in chunk:
+                    # `due` selects only rows with processed_at before the cutoff, never null.
+                    processed_at = row["processed_at"]
+                    assert processed_at is not None
                     archive.write(json.dumps({
                         **row, "body": base64.b64encode(bytes(row["body"])).decode("ascii"),
                         "received_at": row["received_at"].isoformat(),
-                        "processed_at": row["processed_at"].isoformat(),
+                        "processed_at": processed_at.isoformat(),
                     }).encode() + b"\n")
                 archive.flush()
             ids = [row["pk"] for row in chunk]

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
@@ -47,7 +47,7 @@ def _ledger_heads():
 
 @transaction.atomic(savepoint=False)
 def chain_anchor_record(
-    *, reason: str, actor: AbstractBaseUser | None = None, note: str = ""
+    *, reason: str, actor: User | None = None, note: str = ""
 ) -> ChainAnchor:
     """Record the current heads of both chains. Joins the caller's transaction (a finance
     export records its anchor in the export's own)."""
@@ -80,7 +80,7 @@ def chain_anchor_record(
 
 @transaction.atomic(durable=True)
 def chain_anchor_take(
-    *, reason: str = ChainAnchor.Reason.DAILY, actor: AbstractBaseUser | None = None,
+    *, reason: str = ChainAnchor.Reason.DAILY, actor: User | None = None,
     note: str = "",
 ) -> ChainAnchor:
     """The daily anchor (task and `audit_anchor`): its own transaction."""

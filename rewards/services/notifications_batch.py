@@ -89,7 +89,10 @@ class _Rows:
 
 
 def _key(notification: RewardNotification) -> tuple[str, str]:
-    return notification.transaction_id, notification.account_type
+    # The batch only takes notifications that passed missing_for_ledger, which requires both.
+    transaction_id, account_type = notification.transaction_id, notification.account_type
+    assert transaction_id is not None and account_type is not None
+    return transaction_id, account_type
 
 
 def _rows_read(notifications: list[RewardNotification]) -> _Rows:
@@ -97,7 +100,7 @@ def _rows_read(notifications: list[RewardNotification]) -> _Rows:
     card_ids = {n.card_id for n in notifications if n.user_id and n.card_id}
     card_ids |= {n.card_id for n in notifications if not n.user_id and n.card_id}
     keys = {_key(n) for n in notifications}
-    types = {account_type_validate(account_type=n.account_type) for n in notifications if n.user_id}
+    types = {account_type_validate(account_type=_key(n)[1]) for n in notifications if n.user_id}
     tx_ids = {tx for tx, _ in keys}
     key_types = {t for _, t in keys}
 
@@ -123,7 +126,8 @@ def _rows_read(notifications: list[RewardNotification]) -> _Rows:
     by_pk = {a.pk: a for a in locked}
     accounts = {(a.member.pomelo_user_id, a.account_type): a for a in locked}
     account_user = {id(a): a.member.pomelo_user_id for a in locked}
-    events, event_owner = {}, {}
+    events: dict[tuple[str, str], RewardEvent] = {}
+    event_owner: dict[tuple[str, str], RewardAccount | int | None] = {}
     for event in (
         lock_for_update(RewardEvent.objects.all())
         .filter(transaction_id__in=tx_ids, account_type__in=key_types)
@@ -135,7 +139,8 @@ def _rows_read(notifications: list[RewardNotification]) -> _Rows:
         if known_events.get(key, event.account_id) != event.account_id:
             raise BatchConflict(f"reward {key} changed account while the batch read it")
         events[key] = event
-        owner = by_pk.get(event.account_id, event.account_id)
+        account_id = event.account_id
+        owner = None if account_id is None else by_pk.get(account_id, account_id)
         if owner is not None and not isinstance(owner, int):
             event.account = owner  # the locked row, whose balances this batch moves
         event_owner[key] = owner
@@ -159,7 +164,9 @@ def _with_member(
 ) -> NotificationResult:
     """What `reward_notification_apply` does for a notice that names its member."""
     user, key = n.user_id, _key(n)
-    account_type = account_type_validate(account_type=n.account_type)
+    # reward_notifications_apply sends only notices with a user id here.
+    assert user is not None
+    account_type = account_type_validate(account_type=key[1])
     # Checks first: a refused notice creates nothing (the one-by-one path rolls it back).
     owner = rows.card_owner.get(n.card_id) if n.card_id else None
     if owner is not None and owner != user:
@@ -199,6 +206,8 @@ def _with_member(
     adopt = event is not None and event_owner is None
     result = notification_book(notification=n, account=account, event=event, card=card,
                                adopt=adopt, writer=writer)
+    # notification_book always returns the reward it booked, new or given.
+    assert result.event is not None
     rows.events[key], rows.event_owner[key] = result.event, account
     rows.touched_accounts[id(account)] = account
     return result
@@ -212,7 +221,7 @@ def _without_member(
     event = rows.events.get(key)
     if event is None:
         event = RewardEvent(
-            transaction_id=n.transaction_id, account_type=n.account_type, account=None,
+            transaction_id=key[0], account_type=key[1], account=None,
             state=State.CANCELLED, amount=Decimal("0"), cancelled_at=n.occurred_at or timezone.now(),
         )
         writer.event_create(event)
@@ -277,7 +286,8 @@ def reward_notifications_apply(
     NotificationNeedsReview that notice raised (it created nothing). Raises BatchConflict or a
     database error when the batch cannot be applied as a whole; the caller then rolls it back
     and applies them one by one."""
-    results: list[NotificationResult | NotificationNeedsReview | None] = [None] * len(notifications)
+    # By index: every notification gets its result below, before either return.
+    results: dict[int, NotificationResult | NotificationNeedsReview] = {}
     ledger = []
     for index, n in enumerate(notifications):
         missing = n.missing_for_ledger()
@@ -289,7 +299,7 @@ def reward_notifications_apply(
         else:
             ledger.append(index)
     if not ledger:
-        return results
+        return [results[i] for i in range(len(notifications))]
     rows = _rows_read([notifications[i] for i in ledger])
     writer = _Collected()
     for index in ledger:
@@ -299,4 +309,4 @@ def reward_notifications_apply(
         except NotificationNeedsReview as exc:
             results[index] = exc
     _rows_write(rows, writer)
-    return results
+    return [results[i] for i in range(len(notifications))]
