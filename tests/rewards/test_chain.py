@@ -46,7 +46,7 @@ def history(webhook):
                              ("pending", "ctx-2", "5.5"), ("cancellation", "ctx-2", "5.5"),
                              ("confirmation", "ctx-3", "-3.25")]:
         response = webhook.post(kind, notification_body(kind, tx, amount=amount))
-        assert response.json()["status"] == "processed", response.json()
+        assert response.json()["status"] == "received", response.json()
     account = RewardAccount.objects.get(member__pomelo_user_id="usr-1", account_type="points")
     entries = list(LedgerEntry.objects.filter(account=account).order_by("id"))
     assert len(entries) == 6
