@@ -29,3 +29,9 @@ MIGRATION_LINTER_OPTIONS = {
     ],
     "warnings_as_errors": True,
 }
+
+# The linter only needs a connection to render each migration's SQL, not a migrated database:
+# on PostgreSQL use the server's maintenance database, so `make test` works on a fresh server
+# where the database DATABASE_URL names does not exist yet (pytest creates its own).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["NAME"] = "postgres"  # noqa: F405
