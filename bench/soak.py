@@ -557,6 +557,9 @@ def _crash_phase(args, env, stack: Stack, report: Report, *, stop, plans, pomelo
     )
     crash_cpu = cpu_sample(stack.gunicorn.pid, args.database) - cpu_before
     killer_thread.join(timeout=60)
+    # A worker killed between storing a delivery and applying it inline leaves it received:
+    # the inbox worker applies it, as in production.
+    manage_ok(env, "inbox_worker", "--until-empty")
     rows = checks.deliveries_since(before)
     recorded = sum(rows.values())
     delivery_print(stats)
