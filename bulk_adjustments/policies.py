@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from rewards.services.adjustments import approvals_required_for
+from rewards.policies import approvals_required_for
 
 
 def batch_approvals_required(*, totals: dict[str, dict[str, dict]]) -> int:

@@ -21,6 +21,7 @@ from bulk_adjustments.models import BulkApproval, BulkBatch, BulkRow
 from bulk_adjustments.policies import batch_expires_at
 from bulk_adjustments.validation import Preview, preview_build
 from kernel import permissions as perms
+from kernel.tasks import task_enqueue_in_transaction
 from pomelo import PomeloClient
 from rewards.audit import audit_record
 from rewards.models import Adjustment, AuditEntry
@@ -183,9 +184,8 @@ def _checker_validate(batch: BulkBatch, *, approver, comment: str, verb: str) ->
 
 def _enqueue_processing(batch: BulkBatch) -> None:
     from bulk_adjustments.tasks import bulk_batch_process_task
-    from rewards.services.adjustments import _enqueue
 
-    _enqueue(bulk_batch_process_task, batch_id=batch.pk)
+    task_enqueue_in_transaction(bulk_batch_process_task, batch_id=batch.pk)
 
 
 def bulk_batch_approve(

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_tasks_db import DatabaseBackend
 
+from kernel.tasks import task_enqueue_in_transaction
 from ops.locks import advisory_lock_try
 from ops.models import JobRun
 from ops.timetable import JOBS, job_intervals, slot_for
@@ -42,13 +42,8 @@ def scheduler_tick(*, now: datetime | None = None) -> list[JobRun]:
 def _job_run_enqueue(run: JobRun) -> None:
     from ops.tasks import job_run_task
 
-    if isinstance(job_run_task.get_backend(), DatabaseBackend):
-        # The task row is written in the claim's transaction: a slot is never claimed without
-        # its task, nor queued twice.
-        job_run_task.enqueue(run_id=run.pk)
-    else:
-        # An in-process backend (DEBUG, the tests) would run the job inside the claim.
-        transaction.on_commit(lambda: job_run_task.enqueue(run_id=run.pk))
+    # A slot is never claimed without its task, nor queued twice.
+    task_enqueue_in_transaction(job_run_task, run_id=run.pk)
 
 
 def _run_status_set(run: JobRun, status: str, *, result: str = "", finished: bool = False) -> None:

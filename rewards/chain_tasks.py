@@ -4,10 +4,9 @@ request on a big ledger)."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 from django_tasks import task
-from django_tasks_db.backend import DatabaseBackend
 
+from kernel.tasks import task_enqueue_in_transaction
 from rewards.models import ChainAnchor
 from rewards.services.chain import chain_anchor_take
 
@@ -30,7 +29,4 @@ def chain_anchor_after_export(*, actor: AbstractBaseUser | None, note: str) -> N
     backends (in-process, for development and tests) run it after the commit."""
     kwargs = {"actor_id": actor.pk if actor is not None and actor.is_authenticated else None,
               "note": note}
-    if isinstance(chain_anchor_export_task.get_backend(), DatabaseBackend):
-        chain_anchor_export_task.enqueue(**kwargs)
-    else:
-        transaction.on_commit(lambda: chain_anchor_export_task.enqueue(**kwargs))
+    task_enqueue_in_transaction(chain_anchor_export_task, **kwargs)

@@ -18,6 +18,12 @@ from rewards.models import Adjustment
 State = Adjustment.State
 
 
+def approvals_required_for(*, account_type: str, amount: Decimal) -> int:
+    """Two different approvers above the account type's threshold, else one."""
+    threshold = settings.ADJUSTMENT_SECOND_APPROVAL_ABOVE.get(account_type)
+    return 2 if threshold is not None and amount > threshold else 1
+
+
 def submission_lease() -> timedelta:
     return timedelta(seconds=settings.ADJUSTMENT_SUBMISSION_LEASE_SECONDS)
 

@@ -19,7 +19,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_tasks_db.backend import DatabaseBackend
 
 from accounts.models import BalanceSnapshot, Card, Member, RewardAccount
 from accounts.services import (
@@ -30,6 +29,7 @@ from accounts.services import (
 from kernel import permissions as perms
 from kernel.errors import BackofficeError
 from kernel.locks import lock_one
+from kernel.tasks import task_enqueue_in_transaction
 from kernel.transactions import outside_transaction
 from pomelo import (
     PomeloClient,
@@ -42,6 +42,7 @@ from rewards.audit import audit_record
 from rewards.models import Adjustment, Approval, AuditEntry, LedgerEntry
 from rewards.policies import (
     approval_deadline_passed,
+    approvals_required_for,
     cancel_refusal,
     debit_refusal,
     decide_refusal,
@@ -89,11 +90,6 @@ def _available_balance(*, member: Member, account_type: str) -> Decimal:
     return account.available_balance if account else Decimal("0")
 
 
-def approvals_required_for(*, account_type: str, amount: Decimal) -> int:
-    threshold = settings.ADJUSTMENT_SECOND_APPROVAL_ABOVE.get(account_type)
-    return 2 if threshold is not None and amount > threshold else 1
-
-
 def _locked(adjustment_id: int) -> Adjustment:
     try:
         # of=("self",): without it the joined member and card rows are locked FOR UPDATE too,
@@ -116,28 +112,10 @@ def _transition(
     )
 
 
-def _enqueue(task, *, run_after: datetime | None = None, **kwargs) -> None:
-    """Queue `task` so that it sees this transaction's writes, and never runs if it rolls back.
-
-    The database backend writes the task's row in this same transaction, so a claim and its
-    watchdog, or an approval and its submission, commit together or not at all. Other backends
-    (in-process, for development and tests) are called after the commit, outside it.
-    """
-    backend = task.get_backend()
-    if run_after is not None:
-        if not backend.supports_defer:
-            return  # nothing runs later in-process: the sweep or an approver resumes instead
-        task = task.using(run_after=run_after)
-    if isinstance(backend, DatabaseBackend):
-        task.enqueue(**kwargs)
-    else:
-        transaction.on_commit(lambda: task.enqueue(**kwargs))
-
-
 def _enqueue_submission(adjustment: Adjustment) -> None:
     from rewards.tasks import adjustment_submit_task
 
-    _enqueue(adjustment_submit_task, adjustment_id=adjustment.pk)
+    task_enqueue_in_transaction(adjustment_submit_task, adjustment_id=adjustment.pk)
 
 
 def _enqueue_watchdog(adjustment: Adjustment, *, at: datetime | None = None) -> None:
@@ -145,7 +123,7 @@ def _enqueue_watchdog(adjustment: Adjustment, *, at: datetime | None = None) -> 
     its worker recorded nothing by then. Queued with the claim, so a claim never lacks one."""
     from rewards.tasks import adjustment_watchdog_task
 
-    _enqueue(adjustment_watchdog_task, run_after=at or adjustment.lease_expires_at,
+    task_enqueue_in_transaction(adjustment_watchdog_task, run_after=at or adjustment.lease_expires_at,
              adjustment_id=adjustment.pk, attempt=adjustment.submit_attempts)
 
 
@@ -154,7 +132,7 @@ def _enqueue_outcome_check(
 ) -> None:
     from rewards.tasks import adjustment_outcome_check_task
 
-    _enqueue(adjustment_outcome_check_task, adjustment_id=adjustment.pk,
+    task_enqueue_in_transaction(adjustment_outcome_check_task, adjustment_id=adjustment.pk,
              actor_id=actor.pk if actor is not None else None, ip_address=ip_address)
 
 
