@@ -18,6 +18,7 @@ from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Ma
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from kernel import permissions as perms
 from rewards.models import Adjustment, ReconciliationRun, RewardEvent
 from rewards.policies import submission_lease
 from rewards.selectors import adjustments_waiting_for
@@ -53,7 +54,7 @@ def approvals_waiting(*, user, now: datetime | None = None) -> ApprovalsWaiting:
         expiring=Count("pk", filter=Q(expires_at__lte=now + EXPIRING_SOON)),
     )
     mine = None
-    if user.has_perm("rewards.approve_adjustment"):
+    if user.has_perm(perms.APPROVE_ADJUSTMENT):
         mine = adjustments_waiting_for(user=user).count()
     return ApprovalsWaiting(
         count=figures["count"],

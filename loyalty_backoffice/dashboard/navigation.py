@@ -8,6 +8,8 @@ from django.urls import reverse_lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kernel import permissions as perms
+
 
 def allowed(*permissions: str) -> Callable[[HttpRequest], bool]:
     """A sidebar permission callback: true when the user holds every one of `permissions`."""
@@ -38,21 +40,21 @@ def sidebar_navigation() -> list[dict]:
             "items": [
                 {"title": _("Home"), "icon": "dashboard", "link": reverse_lazy("admin:index")},
                 _item(_("Waiting for my approval"), "approval", "admin:rewards_adjustment_changelist",
-                      "rewards.approve_adjustment", "?queue=mine"),
+                      perms.APPROVE_ADJUSTMENT, "?queue=mine"),
                 _item(_("Delivery inbox"), "inbox", "admin:webhooks_delivery_changelist",
-                      "webhooks.view_delivery"),
+                      perms.VIEW_DELIVERY),
             ],
         },
         {
             "title": _("Members"),
             "separator": True,
             "items": [
-                _item(_("Members"), "group", "admin:accounts_member_changelist", "accounts.view_member"),
-                _item(_("Cards"), "credit_card", "admin:accounts_card_changelist", "accounts.view_card"),
+                _item(_("Members"), "group", "admin:accounts_member_changelist", perms.VIEW_MEMBER),
+                _item(_("Cards"), "credit_card", "admin:accounts_card_changelist", perms.VIEW_CARD),
                 _item(_("Reward accounts"), "account_balance_wallet",
-                      "admin:accounts_rewardaccount_changelist", "accounts.view_rewardaccount"),
+                      "admin:accounts_rewardaccount_changelist", perms.VIEW_REWARD_ACCOUNT),
                 _item(_("Balance checks at Pomelo"), "fact_check",
-                      "admin:accounts_balancesnapshot_changelist", "accounts.view_balancesnapshot"),
+                      "admin:accounts_balancesnapshot_changelist", perms.VIEW_BALANCE_SNAPSHOT),
             ],
         },
         {
@@ -60,13 +62,15 @@ def sidebar_navigation() -> list[dict]:
             "separator": True,
             "items": [
                 _item(_("Credit and debit requests"), "swap_vert",
-                      "admin:rewards_adjustment_changelist", "rewards.view_adjustment"),
+                      "admin:rewards_adjustment_changelist", perms.VIEW_ADJUSTMENT),
                 _item(_("Approvals"), "task_alt", "admin:rewards_approval_changelist",
-                      "rewards.view_approval"),
+                      perms.VIEW_APPROVAL),
                 _item(_("Rewards"), "redeem", "admin:rewards_rewardevent_changelist",
-                      "rewards.view_rewardevent"),
+                      perms.VIEW_REWARD_EVENT),
                 _item(_("Ledger"), "receipt_long", "admin:rewards_ledgerentry_changelist",
-                      "rewards.view_ledgerentry"),
+                      perms.VIEW_LEDGER_ENTRY),
+                _item(_("Bulk credits and debits"), "upload_file",
+                      "admin:bulk_adjustments_bulkbatch_changelist", perms.VIEW_BULK_BATCH),
             ],
         },
         {
@@ -74,21 +78,26 @@ def sidebar_navigation() -> list[dict]:
             "separator": True,
             "items": [
                 _item(_("Audit trail"), "history", "admin:rewards_auditentry_changelist",
-                      "rewards.view_auditentry"),
+                      perms.VIEW_AUDIT_ENTRY),
                 _item(_("Reconciliation runs"), "balance", "admin:rewards_reconciliationrun_changelist",
-                      "rewards.view_reconciliationrun"),
+                      perms.VIEW_RECONCILIATION_RUN),
                 _item(_("Accounts drifting"), "warning", "admin:rewards_reconciliationresult_changelist",
-                      "rewards.view_reconciliationresult"),
+                      perms.VIEW_RECONCILIATION_RESULT),
+                _item(_("Chain verifications"), "verified", "admin:rewards_chainverification_changelist",
+                      perms.VIEW_CHAIN_VERIFICATION),
+                _item(_("Chain anchors"), "anchor", "admin:rewards_chainanchor_changelist",
+                      perms.VIEW_CHAIN_ANCHOR),
             ],
         },
         {
             "title": _("Staff"),
             "separator": True,
             "items": [
-                _item(_("Staff accounts"), "badge", "admin:auth_user_changelist", "auth.view_user"),
+                _item(_("Staff accounts"), "badge", "admin:auth_user_changelist", perms.VIEW_USER),
+                _item(_("Roles"), "groups", "admin:auth_group_changelist", perms.VIEW_GROUP),
                 _item(_("Sign-in lockouts"), "lock", "admin:axes_accessattempt_changelist",
-                      "axes.view_accessattempt"),
-                _item(_("Sign-in log"), "login", "admin:axes_accesslog_changelist", "axes.view_accesslog"),
+                      perms.VIEW_ACCESS_ATTEMPT),
+                _item(_("Sign-in log"), "login", "admin:axes_accesslog_changelist", perms.VIEW_ACCESS_LOG),
             ],
         },
     ]

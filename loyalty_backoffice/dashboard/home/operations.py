@@ -19,6 +19,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from kernel import permissions as perms
 from loyalty_backoffice.dashboard.toolkit.display import amount, local_time, unit_name
 from rewards import operations_selectors as ops
 from webhooks.inbox_selectors import inbox_state
@@ -141,12 +142,12 @@ def operations_tiles(request: HttpRequest) -> list[Tile]:
     """The tiles the user may open, in the order a shift works through them."""
     user, now = request.user, timezone.now()
     tiles = []
-    if user.has_perm("rewards.view_adjustment"):
+    if user.has_perm(perms.VIEW_ADJUSTMENT):
         tiles.append(_approvals_tile(user, now))
         tiles.append(_adjustments_tile(now))
-    if user.has_perm("webhooks.view_delivery"):
+    if user.has_perm(perms.VIEW_DELIVERY):
         tiles.extend(_deliveries_tiles(now))
-    if user.has_perm("rewards.view_reconciliationrun"):
+    if user.has_perm(perms.VIEW_RECONCILIATION_RUN):
         tiles.append(_reconciliation_tile())
     return tiles
 
@@ -164,8 +165,8 @@ def operations_chart_sections(request: HttpRequest) -> list[dict]:
     """Per account type, the charts the user may read: rewards (whoever sees rewards), credits
     and debits and the approval turnaround (whoever sees adjustments)."""
     user = request.user
-    show_rewards = user.has_perm("rewards.view_rewardevent")
-    show_adjustments = user.has_perm("rewards.view_adjustment")
+    show_rewards = user.has_perm(perms.VIEW_REWARD_EVENT)
+    show_adjustments = user.has_perm(perms.VIEW_ADJUSTMENT)
     if not (show_rewards or show_adjustments):
         return []
     charts = ops.operations_charts()

@@ -24,5 +24,5 @@ def chain_status(context):
 def chain_alert(context):
     """A failed verification, for every role that can read the audit trail."""
     user = context["request"].user
-    verification = chain_verification_latest() if user.has_perm("rewards.view_auditentry") else None
+    verification = chain_verification_latest() if user.has_perm(perms.VIEW_AUDIT_ENTRY) else None
     return {"verification": verification if verification and not verification.sound else None}
