@@ -302,6 +302,20 @@ def notification_parse(
         raise
 
 
+GLANCE_FIELDS = ("user_id", "transaction_id", "amount", "account_type")
+
+
+def notification_glance(body: bytes) -> dict[str, str]:
+    """What a person needs to recognise a delivery in a list (member, transaction, amount as
+    written, account type), read as leniently as the body allows: text and numbers only, numbers
+    as the digits sent (never a float). Never raises: an unreadable body gives {}."""
+    try:
+        data = _json_object(body)
+    except PayloadError:
+        return {}
+    return {name: str(data[name]) for name in GLANCE_FIELDS if isinstance(data.get(name), str) and data[name]}
+
+
 def identifiers_peek(body: bytes) -> tuple[str, str]:
     """Best-effort event_id and idempotency_key of any body, for the inbox record of a request
     we refused: never raises."""

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from rewards.models import NotificationKind
-from webhooks.payload import PayloadError, PayloadRules, notification_parse
+from webhooks.payload import PayloadError, PayloadRules, notification_glance, notification_parse
 
 RULES = PayloadRules(account_types=("points", "cashback", "miles"))
 
@@ -98,3 +98,15 @@ def test_trailing_zeros_beyond_two_decimals_are_exact_and_allowed():
     assert parse('{"event_id":"e","idempotency_key":"k","amount":"2.500"}').amount == Decimal(
         "2.50"
     )
+
+
+def test_glance_keeps_numbers_as_sent_and_never_raises():
+    body = (b'{"user_id": "usr-1", "transaction_id": "tx-1", "amount": 0.1000000000000000055511, '
+            b'"account_type": "points"}')
+    assert notification_glance(body) == {
+        "user_id": "usr-1", "transaction_id": "tx-1", "amount": "0.1000000000000000055511",
+        "account_type": "points",
+    }
+    assert notification_glance(b'{"user_id": {"id": 1}, "amount": [1], "transaction_id": ""}') == {}
+    for unreadable in (b"", b"\xff", b"[1]", b'{"a": 1, "a": 2}', b"[" * 100_000, b'{"amount": NaN}'):
+        assert notification_glance(unreadable) == {}

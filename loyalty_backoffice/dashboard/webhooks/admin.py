@@ -20,6 +20,7 @@ from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from webhooks.inbox import inbox_lag
 from webhooks.models import Delivery
+from webhooks.payload import notification_glance
 from webhooks.services import delivery_reprocess
 
 # Bodies are at most POMELO_WEBHOOK_MAX_BODY_BYTES; the page shows this much of one.
@@ -124,44 +125,32 @@ class DeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
         # The backlog above the list: two indexed aggregates, not a count of the whole inbox.
         return super().changelist_view(request, {**(extra_context or {}), "inbox_lag": inbox_lag()})
 
-    def _fields(self, obj: Delivery) -> dict:
-        """The member, transaction and amount the body names, when it is small JSON (a
-        notification is a few hundred bytes; anything else is shown on its page)."""
+    def _fields(self, obj: Delivery) -> dict[str, str]:
+        """The member, transaction and amount the body names, when it is small (a notification
+        is a few hundred bytes; anything else is shown on its page)."""
         cached = getattr(obj, "_body_fields", None)
         if cached is None:
-            cached = {}
             raw = bytes(obj.body or b"")
-            if 0 < len(raw) <= BODY_FIELDS_MAX_BYTES:
-                try:
-                    parsed = json.loads(raw)
-                except (ValueError, RecursionError):
-                    parsed = None
-                if isinstance(parsed, dict):
-                    cached = {k: parsed.get(k) for k in ("user_id", "transaction_id", "amount",
-                                                         "account_type")}
+            cached = notification_glance(raw) if len(raw) <= BODY_FIELDS_MAX_BYTES else {}
             obj._body_fields = cached
         return cached
 
     @admin.display(description=_("member"))
     def member_shown(self, obj: Delivery):
         user_id = self._fields(obj).get("user_id")
-        if not isinstance(user_id, str) or not user_id:
+        if not user_id:
             return "—"
         url = reverse("admin:accounts_member_changelist")
         return format_html('<a href="{}?q={}">{}</a>', url, user_id, user_id)
 
     @admin.display(description=_("transaction"))
     def transaction_shown(self, obj: Delivery):
-        tx = self._fields(obj).get("transaction_id")
-        return tx if isinstance(tx, str) and tx else "—"
+        return self._fields(obj).get("transaction_id") or "—"
 
     @admin.display(description=_("amount"))
     def amount_shown(self, obj: Delivery):
         fields = self._fields(obj)
-        value, account_type = fields.get("amount"), fields.get("account_type")
-        if value is None or isinstance(value, (dict, list, bool)):
-            return "—"
-        return amount(value, account_type if isinstance(account_type, str) else "")
+        return amount(fields["amount"], fields.get("account_type", "")) if "amount" in fields else "—"
 
     def get_urls(self):
         return [
