@@ -66,9 +66,13 @@ def test_row_limit_and_file_size_limit_are_settings(people, members, settings):
         bulk_file_preview(maker=people["agent"], file_name="f.csv", content=csv_bytes(*rows))
 
 
-@pytest.mark.parametrize("content", [b"", b"  \n", (HEADER + "\n").encode()])
-def test_empty_files(people, content):
-    refused(people, content)
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "The file is empty."),
+    (b"  \n", "The file is empty."),
+    ((HEADER + "\n").encode(), "The file has a header but no rows."),
+])
+def test_empty_files(people, content, message):
+    assert message in refused(people, content)
 
 
 def test_ragged_row(people, members):
