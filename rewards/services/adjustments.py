@@ -222,10 +222,8 @@ def adjustment_request_joined(
     return adjustment
 
 
-@transaction.atomic(durable=True)
-def adjustment_request(**fields) -> Adjustment:
-    """Entry point of `adjustment_request_joined`, in a transaction of its own."""
-    return adjustment_request_joined(**fields)
+# The entry point: the same function (signature, rules) in a durable transaction of its own.
+adjustment_request = transaction.atomic(durable=True)(adjustment_request_joined)
 
 
 def _expire_if_overdue(adjustment: Adjustment, *, now) -> bool:

@@ -6,7 +6,12 @@ from django.db import transaction
 
 from accounts.models import BalanceSnapshot
 from rewards.models import Adjustment
-from rewards.services.adjustments import adjustment_cancel, adjustment_submit
+from rewards.services.adjustments import (
+    adjustment_cancel,
+    adjustment_request,
+    adjustment_request_joined,
+    adjustment_submit,
+)
 from rewards.services.balance_checks import member_balance_check
 from tests.support.adjustments import approve, request
 
@@ -44,3 +49,15 @@ def test_entry_points_run_when_no_transaction_is_open(people, member, sandbox_po
     sandbox_pomelo.add_member("usr-1", ["crd-1"], balances={"points": "100"})
     snapshot = member_balance_check(member=member, actor=people["agent"])
     assert snapshot.balances["points"] == "100.00" and not snapshot.error
+
+
+def test_a_request_is_an_entry_point_and_its_joined_form_joins(people, member):
+    fields = dict(maker=people["agent"], member=member, card=member.cards.get(), account_type="points",
+                  direction="credit", amount="5", reason_code="goodwill", reason_text="late delivery")
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        adjustment_request(**fields)
+    assert not Adjustment.objects.exists()
+    with transaction.atomic():
+        joined = adjustment_request_joined(**fields)
+        assert Adjustment.objects.filter(pk=joined.pk).exists()  # inside the caller's transaction
+    assert Adjustment.objects.get().state == S.PENDING_APPROVAL
