@@ -4,9 +4,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.support.migrations import database_at, migrate_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,19 +14,11 @@ BEFORE = [("rewards", "0007_list_and_search_indexes")]
 AFTER = [("rewards", "0009_adjustment_outcome_unknown_and_reconciliation_per_type")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
 
 @pytest.fixture
 def old_database():
-    apps = _migrate(BEFORE)
-    yield apps
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with database_at(BEFORE) as apps:
+        yield apps
 
 
 def test_open_and_transport_failed_adjustments_are_carried_over(old_database):
@@ -65,7 +57,7 @@ def test_open_and_transport_failed_adjustments_are_carried_over(old_database):
     result = Result.objects.create(run=run, account=account, ledger_available=Decimal("10"),
                                    pomelo_available=Decimal("10"), difference=Decimal("0"))
 
-    apps = _migrate(AFTER)
+    apps = migrate_to(AFTER)
     Adjustment = apps.get_model("rewards", "Adjustment")
     AuditEntry = apps.get_model("rewards", "AuditEntry")
     Result = apps.get_model("rewards", "ReconciliationResult")

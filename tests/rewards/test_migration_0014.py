@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from rewards.chain import AUDIT_FIELDS, GENESIS, LEDGER_FIELDS, audit_hash, ledger_hash
 from rewards.models import AuditEntry, ChainHead, LedgerEntry
 from rewards.services.chain import chains_check
+from tests.support.migrations import database_at, migrate_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,19 +18,11 @@ BEFORE = [("rewards", "0013_audit_and_ledger_chains")]
 AFTER = [("rewards", "0014_chain_existing_entries")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
 
 @pytest.fixture
 def old_database():
-    apps = _migrate(BEFORE)
-    yield apps
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with database_at(BEFORE) as apps:
+        yield apps
 
 
 def test_existing_entries_are_chained_in_id_order(old_database):
@@ -64,7 +56,7 @@ def test_existing_entries_are_chained_in_id_order(old_database):
                                      created_at=start + timedelta(hours=i))
     assert not OldAuditEntry.objects.exclude(entry_hash="").exists()
 
-    _migrate(AFTER)
+    migrate_to(AFTER)
 
     prev = GENESIS
     audit = list(AuditEntry.objects.order_by("id"))
@@ -91,7 +83,7 @@ def test_existing_entries_are_chained_in_id_order(old_database):
 
 
 def test_the_migration_leaves_the_append_only_triggers_on(old_database):
-    _migrate(AFTER)
+    migrate_to(AFTER)
     if connection.vendor != "postgresql":
         pytest.skip("the triggers exist on PostgreSQL only")
     with connection.cursor() as cursor:

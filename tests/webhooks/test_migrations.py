@@ -2,9 +2,8 @@
 notifications refused with 400 before become flagged (never pruned, reprocessable)."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from tests.support.migrations import database_at, migrate_to
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -13,16 +12,9 @@ BEFORE = [("webhooks", "0001_initial")]
 AFTER = [("webhooks", "0002_raw_body_review_and_kept_signed_refusals")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
 
 def test_bodies_become_bytes_and_signed_refusals_are_kept_for_review():
-    old_apps = _migrate(BEFORE)
-    try:
+    with database_at(BEFORE) as old_apps:
         OldDelivery = old_apps.get_model("webhooks", "Delivery")
         common = {"kind": "pending", "endpoint": "/webhooks/pomelo/loyalty/pending", "headers": {}}
         processed = OldDelivery.objects.create(**common, body='{"a":"é"}', idempotency_key="k-1",
@@ -35,9 +27,7 @@ def test_bodies_become_bytes_and_signed_refusals_are_kept_for_review():
         other = OldDelivery.objects.create(**common, body='{"b":1}', idempotency_key="k-1",
                                            outcome="rejected", http_status=400)
         unsigned = OldDelivery.objects.create(**common, body="{bad", outcome="rejected", http_status=401)
-    finally:
-        _migrate(AFTER)
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to(AFTER)
 
     rows = {d.pk: d for d in Delivery.objects.all()}
     assert bytes(rows[processed.pk].body) == '{"a":"é"}'.encode()
