@@ -5,15 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterable
-from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from sandbox.http_errors import DropConnection
-from sandbox.pomelo_server import DEFAULT_ACCOUNT_TYPES, DEFAULT_TOKEN_LIFETIME_SECONDS, PomeloSandboxApp
+from sandbox.pomelo_server import PomeloSandboxApp
 
 logger = logging.getLogger("sandbox.pomelo")
 
@@ -84,34 +81,14 @@ class SandboxPomeloServer(ThreadingMixIn, WSGIServer):
         self.server_close()
 
 
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 8765,
-    *,
-    client_id: str,
-    client_secret: str,
-    account_types: Iterable[str] = DEFAULT_ACCOUNT_TYPES,
-    token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS,
-    faults: dict[str, Any] | None = None,
-    state_path: Path | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    key_memory_seconds: float | None = None,
-) -> SandboxPomeloServer:
-    """Bind the stand-in to host:port (0: any free port) without serving yet.
+def serve(host: str = "127.0.0.1", port: int = 8765, **app_options: Any) -> SandboxPomeloServer:
+    """Bind the stand-in to host:port (0: any free port) without serving yet; `app_options` are
+    `PomeloSandboxApp`'s (client credentials, account types, faults, state file, clock, …).
 
     Call `.start()` to serve in a thread or `.serve_forever()` to block; `.stop()` to end.
     `faults` takes the same options as POST /_sandbox/faults and applies from the start.
     """
-    app = PomeloSandboxApp(
-        client_id=client_id,
-        client_secret=client_secret,
-        account_types=account_types,
-        token_lifetime_seconds=token_lifetime_seconds,
-        faults=faults,
-        state_path=state_path,
-        clock=clock,
-        key_memory_seconds=key_memory_seconds,
-    )
+    app = PomeloSandboxApp(**app_options)
     server = SandboxPomeloServer((host, port), _SandboxRequestHandler)
     server.set_app(app)
     server.app = app
