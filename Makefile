@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint check-ledger
+.PHONY: install run test lint check-ledger screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,3 +36,7 @@ lint: install
 
 check-ledger: install
 	DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} $(PY) manage.py check_ledger
+
+# The staff guide's pictures (docs/screenshots/), taken by the browser tests on the demo pages.
+screenshots: install
+	GUIDE_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e -k screenshots_for_the_guide

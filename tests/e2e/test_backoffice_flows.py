@@ -2,6 +2,7 @@
 
 import csv
 import io
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -190,16 +191,19 @@ PAGES_BY_ROLE = {
                                     "/admin/rewards/reconciliationrun/"]),
     "administrator": ("Administrator", ["/admin/", "/admin/webhooks/delivery/", "/admin/auth/user/"]),
 }
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` sets this to docs/screenshots to refresh the staff guide's pictures; a plain
+# test run writes them to a temporary folder and leaves the working tree as it was.
+GUIDE_SCREENSHOTS_DIR = os.environ.get("GUIDE_SCREENSHOTS_DIR", "")
 
 
 @pytest.mark.parametrize("username", list(PAGES_BY_ROLE))
 def test_each_roles_pages_fit_1366_px_and_leave_screenshots_for_the_guide(
-    staff, member_with_points, username
+    staff, member_with_points, username, tmp_path
 ):
     role, paths = PAGES_BY_ROLE[username]
     session = staff(username, role)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshots = Path(GUIDE_SCREENSHOTS_DIR) if GUIDE_SCREENSHOTS_DIR else tmp_path
+    screenshots.mkdir(parents=True, exist_ok=True)
     for number, path in enumerate(paths, start=1):
         if path == "member":
             path = f"/admin/accounts/member/{member_with_points.pk}/change/"
@@ -208,4 +212,5 @@ def test_each_roles_pages_fit_1366_px_and_leave_screenshots_for_the_guide(
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} overflows 1366 px by {overflow} px for the {role}"
-        page.screenshot(path=str(SCREENSHOTS / f"{username}-{number}.png"))
+        page.screenshot(path=str(screenshots / f"{username}-{number}.png"))
+        assert (screenshots / f"{username}-{number}.png").stat().st_size > 0
