@@ -1,9 +1,4 @@
-# One unambiguous date format in every language, times with their zone (T: "UTC", "-03").
-DATE_FORMAT = "Y-m-d"
-SHORT_DATE_FORMAT = "Y-m-d"
-DATETIME_FORMAT = "Y-m-d H:i T"
-SHORT_DATETIME_FORMAT = "Y-m-d H:i T"
-TIME_FORMAT = "H:i"
+from loyalty_backoffice.formats.dates import *  # noqa: F403 (Django reads this module's names)
+
 DECIMAL_SEPARATOR = ","
 THOUSAND_SEPARATOR = "."
-NUMBER_GROUPING = 3
