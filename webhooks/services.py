@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from rewards.audit import audit_record
 from rewards.models import AuditEntry, NotificationKind
 from rewards.notification_data import RewardNotification
 from rewards.services import NotificationNeedsReview, reward_notification_apply
+from webhooks.delivery_insert import delivery_row_insert
 from webhooks.models import Delivery
 from webhooks.payload import PayloadError, PayloadRules, identifiers_peek, notification_parse
 from webhooks.signature import SignatureError, signature_verify
@@ -184,14 +185,10 @@ def delivery_reject(
 # --- Keeping what Pomelo signed -----------------------------------------------------------
 
 
-def _delivery_insert(delivery: Delivery) -> None:
-    """One INSERT, committed on its own (the webhook views run in autocommit). Inside a
-    caller's transaction it gets a savepoint, so a lost claim leaves that transaction usable."""
-    if connection.in_atomic_block:
-        with transaction.atomic():
-            delivery.save(force_insert=True)
-    else:
-        delivery.save(force_insert=True)
+def _copy_insert(copy: Delivery) -> None:
+    # A copy's outcome claims nothing, so nothing can stop its INSERT.
+    if not delivery_row_insert(copy):
+        raise RuntimeError(f"delivery copy of {copy.idempotency_key} was refused a row")
 
 
 def _delivery_copy(incoming: IncomingDelivery, kept: Delivery) -> DeliveryResult:
@@ -212,14 +209,14 @@ def _delivery_copy(incoming: IncomingDelivery, kept: Delivery) -> DeliveryResult
             outcome=Outcome.DUPLICATE, http_status=200, processed_at=now,
             detail=f"duplicate of delivery #{claimer_id}",
         )
-        _delivery_insert(copy)
+        _copy_insert(copy)
         return DeliveryResult(200, {"status": "duplicate", "delivery_id": copy.pk}, copy.pk)
     review = f"same idempotency_key as delivery #{claimer_id}, different body: not applied"
     copy = _delivery_new(
         incoming, kind=kept.kind, event_id=kept.event_id, idempotency_key=kept.idempotency_key,
         outcome=Outcome.KEY_REUSED, http_status=200, processed_at=now, review=review, detail=review,
     )
-    _delivery_insert(copy)
+    _copy_insert(copy)
     return DeliveryResult(
         200, {"status": "flagged", "delivery_id": copy.pk, "review": review}, copy.pk
     )
@@ -353,9 +350,10 @@ def delivery_receive(*, incoming: IncomingDelivery) -> DeliveryResult:
     """Check and record one webhook request. Every outcome leaves a Delivery row.
 
     A signed delivery costs one INSERT: the partial unique constraint on (kind,
-    idempotency_key) is the claim, so a second copy fails it and is kept as a duplicate. The
-    body is read (and the ledger moved) by the inbox worker, or right here after the INSERT
-    when WEBHOOK_APPLY_INLINE is on (development and the tests).
+    idempotency_key) is the claim: a second copy's INSERT stores nothing (ON CONFLICT DO
+    NOTHING) and the copy is kept as a duplicate. The body is read (and the ledger moved) by
+    the inbox worker, or right here after the INSERT when WEBHOOK_APPLY_INLINE is on
+    (development and the tests).
     """
     if not address_allowed(incoming.remote_addr):
         return delivery_reject(
@@ -379,9 +377,7 @@ def delivery_receive(*, incoming: IncomingDelivery) -> DeliveryResult:
         incoming, kind=kind.value if kind else "", event_id=storable_text(event_id, 200),
         idempotency_key=storable_text(key, 200), http_status=200,
     )
-    try:
-        _delivery_insert(delivery)
-    except IntegrityError:
+    if not delivery_row_insert(delivery):
         return _delivery_copy(incoming, delivery)
     if settings.WEBHOOK_APPLY_INLINE:
         from webhooks.inbox import inbox_apply_inline

@@ -9,6 +9,7 @@ from django.utils.decorators import method_decorator
 from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import APIException
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -88,9 +89,13 @@ class LoyaltyNotificationView(APIView):
     # No OPTIONS or HEAD either: every other method is answered 405 and recorded.
     http_method_names = ["post"]
 
+    renderer_classes = [JSONRenderer]
+
     def perform_content_negotiation(self, request, force=False):
         # Answer JSON whatever Accept says: a 406 would make Pomelo give up on a notification.
-        return super().perform_content_negotiation(request, force=True)
+        # Nothing to negotiate, so the Accept header is not even parsed.
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
 
     def _incoming(self, request: HttpRequest, body: bytes) -> IncomingDelivery:
         return IncomingDelivery(

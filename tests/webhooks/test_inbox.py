@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -13,6 +13,7 @@ from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import ledger_mismatches
 from tests.support.ledger import balances
 from tests.support.webhooks import notification_body
+from webhooks.delivery_insert import delivery_row_insert
 from webhooks.inbox import inbox_batch_apply, inbox_lag
 from webhooks.models import Delivery
 
@@ -38,8 +39,27 @@ def test_the_common_path_is_one_insert(webhook, stored):
     assert "webhooks_delivery" in queries.captured_queries[0]["sql"]
     assert not RewardEvent.objects.exists()
 
-    again = webhook.post("pending", body)
+    with CaptureQueriesContext(connection) as queries:
+        again = webhook.post("pending", body)
     assert again.json() == {"status": "duplicate", "delivery_id": again.json()["delivery_id"]}
+    # A copy: the claim's INSERT stores nothing (no error raised, nothing rolled back), the
+    # claimer's body is read to compare, and the copy is kept.
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "SELECT", "INSERT"]
+    assert Delivery.objects.get(pk=again.json()["delivery_id"]).outcome == Outcome.DUPLICATE
+
+
+@pytest.mark.django_db
+def test_a_copy_stored_inside_a_transaction_leaves_it_usable(stored):
+    """The claim never raises, so a caller's transaction needs no savepoint to survive a copy."""
+    def delivery(body: bytes) -> Delivery:
+        return Delivery(kind="pending", endpoint="/x", body=body, idempotency_key="key-1")
+
+    with transaction.atomic():
+        assert delivery_row_insert(first := delivery(b"one")) is True
+        assert delivery_row_insert(copy := delivery(b"one")) is False
+        assert copy.pk is None
+        assert Delivery.objects.count() == 1
+    assert Delivery.objects.get().pk == first.pk
 
 
 @pytest.mark.django_db
