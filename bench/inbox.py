@@ -20,13 +20,10 @@ notifications imply (bench.lib.oracle), `check_ledger` clean, inbox empty.
 
 import argparse
 import os
-import signal
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.intake import (
@@ -39,6 +36,7 @@ from bench.intake import (
     workload,
 )
 from bench.lib import cli
+from bench.lib.inbox import InboxKiller, inbox_wait_empty, inbox_worker
 from bench.lib.pg import database_connect, database_recreate
 from bench.lib.processes import (
     API_KEY,
@@ -52,12 +50,6 @@ from bench.lib.processes import (
     manage_ok,
 )
 from sandbox.notification_sender import NotificationSender
-
-
-def inbox_worker(env: dict[str, str], log_dir: Path, name: str, *options: str) -> Process:
-    # PGAPPNAME names the worker's PostgreSQL session, so the killer can find who holds a batch.
-    return Process(name, [sys.executable, "manage.py", "inbox_worker", *options],
-                   env={**env, "PGAPPNAME": name}, log_path=log_dir / f"{name}.log")
 
 
 def deliver(base_url: str, sends: Sequence[Notice], *, senders: int, server_pid: int,
@@ -75,48 +67,6 @@ def drain_rate(env: dict[str, str], *options: str) -> tuple[int, float]:
     out = manage_ok(env, "inbox_worker", "--until-empty", *options).split()
     # "applied N deliveries in S s"
     return int(out[out.index("applied") + 1]), float(out[out.index("in") + 1])
-
-
-def backlog(database: str) -> int:
-    with database_connect(database) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM webhooks_delivery WHERE outcome = 'received'").fetchone()[0]
-
-
-def batch_holders(database: str) -> set[str]:
-    """Names (application_name) of the sessions inside a batch: holding delivery rows FOR
-    UPDATE, which takes ROW SHARE on the table; the intake's INSERTs take ROW EXCLUSIVE."""
-    with database_connect(database) as conn:
-        return {name for (name,) in conn.execute(
-            "SELECT DISTINCT a.application_name FROM pg_locks l "
-            "JOIN pg_class c ON c.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE c.relname = 'webhooks_delivery' AND l.mode = 'RowShareLock'")}
-
-
-@dataclass
-class Killer:
-    """Kills a worker while it holds a batch, `kills` times, and starts another in its place."""
-
-    workers: list[Process]
-    spawn: Callable[[str], Process]
-    kills: int
-    database: str
-    stop: threading.Event
-    done: list[str] = field(default_factory=list)
-
-    def run(self) -> None:
-        while len(self.done) < self.kills and not self.stop.is_set():
-            holders = batch_holders(self.database)
-            victim = next((w for w in self.workers if w.alive() and w.name in holders), None)
-            if victim is None:
-                time.sleep(0.05)
-                continue
-            os.killpg(victim.pid, signal.SIGKILL)
-            victim.proc.wait(timeout=10)
-            self.workers.remove(victim)
-            self.workers.append(self.spawn(f"inbox-worker-r{len(self.done) + 1}").start())
-            self.done.append(f"{victim.name} killed holding a batch, backlog {backlog(self.database)}")
-            time.sleep(1.0)  # let the others and the new one run a while
 
 
 def lag_figures(database: str, since_id: int) -> dict[str, float]:
@@ -191,10 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         workers += [spawn(f"inbox-worker-{i + 1}").start() for i in range(args.inbox_workers)]
         time.sleep(2)  # listening before the burst starts
-        killer = Killer(workers=workers, spawn=spawn, kills=args.kills, database=args.database,
-                        stop=stop)
-        killer_thread = threading.Thread(target=killer.run, name="killer", daemon=True)
-        killer_thread.start()
+        killer = InboxKiller(workers=workers, spawn=spawn, kills=args.kills,
+                             database=args.database, stop=stop)
+        killer_thread = killer.start()
         unique, sends = workload(count=args.burst, members=args.members, duplicate_share=0.2,
                                  seed=args.seed + 2)
         all_unique.extend(unique)
@@ -203,12 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         burst = deliver(base_url, sends, senders=args.senders, server_pid=server.pid,
                         database=args.database)
         last_ack = time.time()
-        deadline = time.monotonic() + args.settle
-        while backlog(args.database) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        left, _ = inbox_wait_empty(args.database, timeout=args.settle)
         stop.set()
         killer_thread.join(timeout=30)
-        left = backlog(args.database)
         lag = lag_figures(args.database, since_id)
     finally:
         stop.set()

@@ -8,8 +8,10 @@ What it does, end to end, talking only to 127.0.0.1:
   1. drops and creates a PostgreSQL database (loyalty_soak) and migrates it; starts the stand-in
      Pomelo (`manage.py run_sandbox_pomelo`, 20% of loyalty calls answered 500, every call
      delayed a little, a few calls applied and then cut off before the answer), gunicorn
-     serving the app, and two `manage.py db_worker` processes (TASKS_BACKEND=django_tasks_db),
-     all with the same environment;
+     serving the app, two `manage.py db_worker` processes (TASKS_BACKEND=django_tasks_db) and
+     two `manage.py inbox_worker` processes applying what the intake stored (as in
+     production: WEBHOOK_APPLY_INLINE off; `--inbox-workers 0` applies inline instead), all
+     with the same environment;
   2. registers the simulated members at the stand-in, applies Pomelo's side of the card
      traffic, and delivers ~20,000 signed notifications (30% duplicated, shuffled) from 32
      sender threads, each with its own NotificationSender; a delivery answered 5xx or not at
@@ -24,7 +26,8 @@ What it does, end to end, talking only to 127.0.0.1:
      booked once, failed ones nowhere; `check_ledger` clean; ledger available = Pomelo's
      balance for every member and account type; reconciliation finds no drift;
   5. crash phase: another ~3,000 notifications, with gunicorn workers killed (SIGKILL) in the
-     middle; retries what was not acknowledged; asserts every acknowledged notification is
+     middle and inbox workers killed while they hold a batch (each replaced, as systemd
+     would); retries what was not acknowledged; asserts every acknowledged notification is
      stored and the ledger is still clean and equal to Pomelo's;
   6. prints every figure and the command line; stops every process it started.
 
@@ -50,6 +53,7 @@ from pathlib import Path
 
 from bench.lib import cli
 from bench.lib.cpu import cpu_sample
+from bench.lib.inbox import InboxKiller, inbox_wait_empty, inbox_worker
 from bench.lib.pg import database_recreate
 from bench.lib.processes import (
     ACCOUNT_TYPES,
@@ -93,6 +97,11 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--duplicates", type=float, default=0.3, help="share of notifications delivered a second time")
     add("--workers", type=int, default=4, help="gunicorn sync workers")
     add("--db-workers", type=int, default=2, help="`manage.py db_worker` processes")
+    add("--inbox-workers", type=int, default=2,
+        help="`manage.py inbox_worker` processes applying the deliveries; 0: the intake applies "
+             "each one inline")
+    add("--inbox-kills", type=int, default=2,
+        help="inbox workers killed with SIGKILL while holding a batch, during the crash phase")
     add("--adjustment-threads", type=int, default=4)
     add("--fail-percent", type=float, default=20.0, help="stand-in: share of loyalty calls answered 500")
     add("--delay-ms", type=int, default=20, help="stand-in: delay on every loyalty call")
@@ -111,6 +120,9 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         (0 <= a.duplicates < 1, "--duplicates must be in [0, 1)"),
         (1 <= a.workers <= 32, "--workers must be 1..32"),
         (1 <= a.db_workers <= 8, "--db-workers must be 1..8"),
+        (0 <= a.inbox_workers <= 8, "--inbox-workers must be 0..8"),
+        (0 <= a.inbox_kills <= 10 and (a.inbox_workers or not a.inbox_kills),
+         "--inbox-kills must be 0..10, and 0 without inbox workers"),
         (1 <= a.adjustment_threads <= 32, "--adjustment-threads must be 1..32"),
         (0 <= a.fail_percent <= 100, "--fail-percent must be 0..100"),
         (0 <= a.delay_ms <= 5_000, "--delay-ms must be 0..5000"),
@@ -126,11 +138,12 @@ class Stack:
     pomelo: Process
     gunicorn: Process
     db_workers: list[Process]
+    inbox_workers: list[Process]
     log_dir: Path
 
     @property
     def all(self) -> list[Process]:
-        return [*self.db_workers, self.gunicorn, self.pomelo]  # stopping order
+        return [*self.inbox_workers, *self.db_workers, self.gunicorn, self.pomelo]  # stopping order
 
     def stop(self) -> None:
         for process in self.all:
@@ -141,7 +154,8 @@ class Stack:
 
 
 def stack_create(args, env: dict[str, str], *, pomelo_port: int, web_port: int, log_dir: Path) -> Stack:
-    """The stand-in Pomelo, gunicorn and the db_workers, one environment (not started yet)."""
+    """The stand-in Pomelo, gunicorn, the db_workers and the inbox workers, one environment (not
+    started yet)."""
     verbose = {**env, "LOG_LEVEL": "INFO"}  # the stand-in logs its faults, the client its retries
     pomelo = Process("stand-in Pomelo", [
         sys.executable, "manage.py", "run_sandbox_pomelo", "--host", HOST, "--port", str(pomelo_port),
@@ -156,7 +170,9 @@ def stack_create(args, env: dict[str, str], *, pomelo_port: int, web_port: int, 
         for i in range(args.db_workers)
     ]
     web = gunicorn(env, port=web_port, workers=args.workers, log_dir=log_dir)
-    return Stack(pomelo, web, db_workers, log_dir)
+    inbox_workers = [inbox_worker(env, log_dir, f"inbox-worker-{i + 1}")
+                     for i in range(args.inbox_workers)]
+    return Stack(pomelo, web, db_workers, inbox_workers, log_dir)
 
 
 # --- the crash --------------------------------------------------------------------------------
@@ -310,9 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.database, TASKS_BACKEND="django_tasks_db.DatabaseBackend", POMELO_BASE_URL=pomelo_url,
         POMELO_TOKEN_URL="", POMELO_CLIENT_ID="soak-client", POMELO_CLIENT_SECRET=secrets.token_urlsafe(24),
         POMELO_AUDIENCE="", CACHE_URL="locmemcache://",
-        # The checks read the ledger right after the traffic: each delivery is applied by the
-        # intake right after its INSERT, as before the inbox worker existed.
-        WEBHOOK_APPLY_INLINE="true",
+        # As in production, the inbox workers apply what the intake stored; without them the
+        # intake applies each delivery right after its INSERT.
+        WEBHOOK_APPLY_INLINE="false" if args.inbox_workers else "true",
     )
 
     print(f"planning traffic: {args.members} members, seed {args.seed}")
@@ -358,7 +374,7 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     stack.gunicorn.start()
     # Not a webhook URL: every request there, a GET included, is recorded as a delivery.
     stack.gunicorn.wait_http(base_url + "/admin/login/")
-    for worker in stack.db_workers:
+    for worker in [*stack.db_workers, *stack.inbox_workers]:
         worker.start()
     for process in stack.all:
         print(f"  {process.name:<16} pid {process.pid}: {shlex.join(process.command[1:])}")
@@ -408,6 +424,7 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     print(f"  first pass {main_stats.first_pass_elapsed:.1f} s, {main_stats.throughput:.1f} deliveries/s; "
           f"{main_stats.resent} sent again")
     main_cpu = cpu_sample(stack.gunicorn.pid, args.database) - cpu_before
+    inbox_left, inbox_seconds = inbox_wait_empty(args.database, timeout=args.settle_timeout)
     driver.join(timeout=args.settle_timeout)
     run = driver.run
     ids = [r.adjustment_id for r in run.requested]
@@ -427,6 +444,12 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     print(THIN)
     delivery_print(main_stats)
     cpu_print(main_cpu, main_stats)
+    if stack.inbox_workers:
+        figures_print("inbox workers", {
+            "workers": len(stack.inbox_workers),
+            "inbox emptied after the last acknowledgement": f"{inbox_seconds:.1f} s",
+            "left received": inbox_left,
+        })
     figures_print("adjustments", {
         "planned / requested and approved": f"{run.planned} / {len(run.requested)}",
         "credits / debits": "{} / {}".format(*(sum(r.direction == d for r in run.requested)
@@ -506,7 +529,7 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     print(RULE)
     cli.header_print("bench.soak", args, load_start)
     print(f"stack:       gunicorn {args.workers} sync workers, {args.db_workers} db_workers, "
-          f"database {args.database}")
+          f"{args.inbox_workers} inbox workers, database {args.database}")
     print(f"code:        {code_version} (at start)")
     print(f"stand-in:    fail_percent {args.fail_percent}, delay_ms {args.delay_ms} on every loyalty call, "
           f"drop_after_apply_next {args.drop_after_apply}, seed {args.seed}")
@@ -540,7 +563,7 @@ def _crash_phase(args, env, stack: Stack, report: Report, *, stop, plans, pomelo
     print()
     print(RULE)
     print(f"CRASH PHASE: {len(crash_plan.notifications)} deliveries, {args.kills} gunicorn worker(s) "
-          "killed with SIGKILL mid-traffic")
+          f"killed with SIGKILL mid-traffic, {args.inbox_kills} inbox worker(s) killed holding a batch")
     print(THIN)
     pomelo_effects_apply(pomelo_url, crash_plan)
     before = checks.delivery_high_water()
@@ -549,6 +572,11 @@ def _crash_phase(args, env, stack: Stack, report: Report, *, stop, plans, pomelo
                     progress=progress, stop=stop)
     killer_thread = threading.Thread(target=killer.run, name="killer", daemon=True)
     killer_thread.start()
+    inbox_killer = InboxKiller(
+        workers=stack.inbox_workers, kills=args.inbox_kills, database=args.database, stop=stop,
+        spawn=lambda name: inbox_worker(env, stack.log_dir, name),
+    )
+    inbox_killer_thread = inbox_killer.start()
     cpu_before = cpu_sample(stack.gunicorn.pid, args.database)
     stats = deliver(
         name="crash phase deliveries", notifications=crash_plan.notifications, base_url=base_url,
@@ -557,9 +585,13 @@ def _crash_phase(args, env, stack: Stack, report: Report, *, stop, plans, pomelo
     )
     crash_cpu = cpu_sample(stack.gunicorn.pid, args.database) - cpu_before
     killer_thread.join(timeout=60)
-    # A worker killed between storing a delivery and applying it inline leaves it received:
-    # the inbox worker applies it, as in production.
-    manage_ok(env, "inbox_worker", "--until-empty")
+    inbox_killer_thread.join(timeout=60)
+    # The live inbox workers apply what the killed ones held; without inbox workers, a
+    # gunicorn worker killed between storing a delivery and applying it inline leaves it
+    # received, and one inbox worker applies it, as in production.
+    inbox_left, inbox_seconds = inbox_wait_empty(args.database, timeout=args.settle_timeout)
+    if not stack.inbox_workers:
+        manage_ok(env, "inbox_worker", "--until-empty")
     rows = checks.deliveries_since(before)
     recorded = sum(rows.values())
     delivery_print(stats)
@@ -571,6 +603,8 @@ def _crash_phase(args, env, stack: Stack, report: Report, *, stop, plans, pomelo
         "killer problems": killer.errors or 0,
         "gunicorn master alive": stack.gunicorn.alive(),
         "workers now": len(children(stack.gunicorn.pid)) if stack.gunicorn.pid else 0,
+        "inbox workers killed holding a batch": "; ".join(inbox_killer.done) or 0,
+        "inbox emptied after the last acknowledgement": f"{inbox_seconds:.1f} s, {inbox_left} left",
     })
     no_answer = stats.requests - stats.responses
     figures_print("deliveries recorded (database)", {
@@ -587,6 +621,10 @@ def _crash_phase(args, env, stack: Stack, report: Report, *, stop, plans, pomelo
         killer.errors
         + [f"worker {k.pid} not replaced" for k in killer.done if k.respawn_seconds is None]
         + ([f"only {len(killer.done)} kills"] if len(killer.done) != args.kills else []),
+    )
+    report.check(
+        f"crash: {len(inbox_killer.done)} of {args.inbox_kills} inbox worker(s) killed holding a batch",
+        [] if len(inbox_killer.done) == args.inbox_kills else [f"only {len(inbox_killer.done)} kills"],
     )
     report.check("crash: Delivery rows between answered and sent requests",
                  [] if stats.responses <= recorded <= stats.requests else
