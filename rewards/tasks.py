@@ -8,7 +8,7 @@ from rewards.services.adjustments import (
     adjustment_resume_overdue,
     adjustment_submit,
 )
-from rewards.services.reconciliation import reconciliation_run
+from rewards.services.reconciliation import reconciliation_requested_execute, reconciliation_run
 
 
 @task()
@@ -48,3 +48,9 @@ def adjustment_expire_task() -> int:
 @task()
 def reconcile_balances_task() -> int:
     return reconciliation_run().pk
+
+
+@task()
+def reconciliation_requested_task(*, run_id: int) -> str:
+    """A run staff asked for ("Run now")."""
+    return reconciliation_requested_execute(run_id=run_id).status

@@ -1,4 +1,5 @@
-"""PostgreSQL advisory locks, so two runs of one job never overlap.
+"""PostgreSQL advisory locks, so two runs of one job never overlap (a scheduled job and the same
+job started by staff share one lock name).
 
 A session-level lock belongs to the database connection: when a process is killed its
 connection closes and PostgreSQL releases the lock, so a dead run never blocks the next one.
