@@ -8,6 +8,7 @@ from rewards.services.adjustments import (
     adjustment_resume_overdue,
     adjustment_submit,
 )
+from rewards.services.maker_notifications import maker_notification_email_send
 from rewards.services.reconciliation import reconciliation_requested_execute, reconciliation_run
 
 
@@ -54,3 +55,9 @@ def reconcile_balances_task() -> int:
 def reconciliation_requested_task(*, run_id: int) -> str:
     """A run staff asked for ("Run now")."""
     return reconciliation_requested_execute(run_id=run_id).status
+
+
+@task()
+def maker_notification_email_task(*, notification_id: int) -> bool:
+    """Queued with the change it reports, so it runs only once that change is committed."""
+    return maker_notification_email_send(notification_id=notification_id)
