@@ -26,7 +26,7 @@ Action = AuditEntry.Action
 
 # (audit action, new state) → what the maker is told. Approval is told once, when the last
 # approval is given (a re-send by an approver also leads to APPROVED, under another action).
-KIND_OF_CHANGE = {
+KIND_OF_CHANGE: dict[tuple[str, str], str] = {
     (Action.ADJUSTMENT_APPROVED, State.APPROVED): Kind.APPROVED,
     (Action.ADJUSTMENT_REJECTED, State.REJECTED): Kind.REJECTED,
     (Action.ADJUSTMENT_EXPIRED, State.EXPIRED): Kind.EXPIRED,
