@@ -36,3 +36,13 @@ def advisory_lock_try(*, name: str) -> Iterator[bool]:
         if acquired and connection.connection is not None:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def advisory_lock_in_transaction(*, name: str) -> None:
+    """Wait for the lock named `name` and hold it until the caller's transaction ends: the
+    check-then-insert of two requests at once runs one after the other. SQLite serializes
+    writers by itself."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [advisory_lock_key(name=name)])

@@ -45,13 +45,6 @@ class ReconciliationRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        constraints = [
-            # Two clicks on "Run now" at once queue one run between them.
-            models.UniqueConstraint(
-                fields=["status"], condition=models.Q(status="queued"),
-                name="reconciliation_one_queued",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"Reconciliation #{self.pk} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

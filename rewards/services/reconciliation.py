@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Member
-from kernel.advisory_locks import advisory_lock_try
+from kernel.advisory_locks import advisory_lock_in_transaction, advisory_lock_try
 from kernel.errors import BackofficeError
 from kernel.tasks import task_enqueue_in_transaction
 from kernel.transactions import outside_transaction
@@ -26,6 +26,7 @@ BATCH = 200
 # The scheduler's lock for its "reconciliation" job (ops.scheduling takes "job:<name>"): a run
 # staff start and a scheduled run never overlap.
 RECONCILIATION_LOCK = "job:reconciliation"
+REQUEST_LOCK = "reconciliation:request"
 ZERO = Decimal("0.00")
 
 
@@ -172,17 +173,14 @@ def reconciliation_request(
             # must not keep refusing this request.
             reconciliation_runs_abandoned_fail()
     with transaction.atomic(durable=True):
+        # Two clicks at once: the second waits here, then sees the first one's run.
+        advisory_lock_in_transaction(name=REQUEST_LOCK)
         active = reconciliation_active()
         if active is not None:
             raise ReconciliationBusy(_busy_message(active))
-        try:
-            with transaction.atomic():
-                run = ReconciliationRun.objects.create(
-                    status=ReconciliationRun.Status.QUEUED, started_by=requested_by
-                )
-        except IntegrityError:
-            # Another request queued one between our check and our insert.
-            raise ReconciliationBusy(_("A reconciliation run is already queued.")) from None
+        run = ReconciliationRun.objects.create(
+            status=ReconciliationRun.Status.QUEUED, started_by=requested_by
+        )
         audit_record(action=AuditEntry.Action.RECONCILIATION_REQUESTED, actor=requested_by,
                      ip_address=ip_address, data={"run": run.pk})
         _enqueue_requested_run(run)

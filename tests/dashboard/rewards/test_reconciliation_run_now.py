@@ -1,6 +1,8 @@
 """"Run now" on the reconciliation list: one queued run at a time, run by the worker under the
 scheduler's lock against the stand-in Pomelo, shown with its progress; administrators only."""
 
+import threading
+
 import psycopg
 import pytest
 from django.contrib.messages import get_messages
@@ -153,3 +155,35 @@ def test_the_empty_list_explains_when_runs_happen(client, make_staff, settings):
 
     ReconciliationRun.objects.create(status=Status.FINISHED)
     assert "No reconciliation has run yet." not in client.get(LIST).content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_at_once_queue_one_run(make_staff, database_tasks):
+    from django.db import connections
+
+    from rewards.services.reconciliation import ReconciliationBusy, reconciliation_request
+
+    admin = make_staff("administrator", "Administrator")
+    clicks = 4
+    barrier = threading.Barrier(clicks)
+    outcomes: list[str] = []
+
+    def click():
+        try:
+            barrier.wait()
+            reconciliation_request(requested_by=admin)
+            outcomes.append("queued")
+        except ReconciliationBusy:
+            outcomes.append("busy")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=click) for _ in range(clicks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["busy"] * (clicks - 1) + ["queued"]
+    assert ReconciliationRun.objects.filter(status=Status.QUEUED).count() == 1
+    assert DBTaskResult.objects.count() == 1
