@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A maker's decided requests, shown once as messages on their next admin page.
+    "loyalty_backoffice.dashboard.maker_messages.MakerNotificationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a sign-in refused for a lockout into the lockout page (staff.login_throttle).
     "axes.middleware.AxesMiddleware",

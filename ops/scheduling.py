@@ -14,8 +14,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kernel.advisory_locks import advisory_lock_try
 from kernel.tasks import task_enqueue_in_transaction
-from ops.locks import advisory_lock_try
 from ops.models import JobRun
 from ops.timetable import JOBS, job_intervals, slot_for
 

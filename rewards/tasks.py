@@ -8,7 +8,8 @@ from rewards.services.adjustments import (
     adjustment_resume_overdue,
     adjustment_submit,
 )
-from rewards.services.reconciliation import reconciliation_run
+from rewards.services.maker_notifications import maker_notification_email_send
+from rewards.services.reconciliation import reconciliation_requested_execute, reconciliation_run
 
 
 @task()
@@ -48,3 +49,15 @@ def adjustment_expire_task() -> int:
 @task()
 def reconcile_balances_task() -> int:
     return reconciliation_run().pk
+
+
+@task()
+def reconciliation_requested_task(*, run_id: int) -> str:
+    """A run staff asked for ("Run now")."""
+    return reconciliation_requested_execute(run_id=run_id).status
+
+
+@task()
+def maker_notification_email_task(*, notification_id: int) -> bool:
+    """Queued with the change it reports, so it runs only once that change is committed."""
+    return maker_notification_email_send(notification_id=notification_id)

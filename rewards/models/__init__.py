@@ -2,6 +2,7 @@ from rewards.models.adjustments import Adjustment, Approval
 from rewards.models.audit import AuditEntry
 from rewards.models.chain import ChainAnchor, ChainAnchorHead, ChainHead, ChainVerification
 from rewards.models.ledger import LedgerEntry, NotificationKind, RewardEvent
+from rewards.models.maker_notifications import MakerNotification
 from rewards.models.reconciliation import ReconciliationResult, ReconciliationRun
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "ChainHead",
     "ChainVerification",
     "LedgerEntry",
+    "MakerNotification",
     "NotificationKind",
     "ReconciliationResult",
     "ReconciliationRun",

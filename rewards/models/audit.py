@@ -28,6 +28,7 @@ class AuditEntry(AppendOnlyModel):
         BALANCE_CHECKED = "balance_checked", "Balance checked at Pomelo"
         DELIVERY_REPROCESSED = "delivery_reprocessed", "Delivery reprocessed"
         CSV_EXPORTED = "csv_exported", "CSV exported"
+        RECONCILIATION_REQUESTED = "reconciliation_requested", "Reconciliation run requested"
         # Staff accounts and sign-in (the staff app).
         USER_CREATED = "user_created", "User created"
         USER_CHANGED = "user_changed", "User changed"

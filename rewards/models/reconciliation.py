@@ -3,15 +3,22 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Member, RewardAccount
 
 
 class ReconciliationRun(models.Model):
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        FINISHED = "finished", "Finished"
-        FAILED = "failed", "Failed"
+        # Asked for by staff ("Run now"), waiting for a worker.
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Failed")
+        # Asked for by staff while another run held the reconciliation lock: did nothing.
+        SKIPPED = "skipped", _("Skipped (another run was under way)")
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -19,7 +26,12 @@ class ReconciliationRun(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    members_checked = models.PositiveIntegerField(default=0)
+    members_checked = models.PositiveIntegerField(
+        default=0, help_text="Saved after each batch of members, so a running run shows progress."
+    )
+    members_total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Members to check, counted when the run started."
+    )
     accounts_drifting = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     adjustments_unsettled = models.PositiveIntegerField(

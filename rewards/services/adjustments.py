@@ -58,6 +58,7 @@ from rewards.policies import (
 )
 from rewards.services.balance_checks import member_balance_check
 from rewards.services.ledger import ledger_post
+from rewards.services.maker_notifications import maker_notification_create
 
 State = Adjustment.State
 Action = AuditEntry.Action
@@ -110,6 +111,7 @@ def _transition(
         action=action, actor=actor, ip_address=ip_address, adjustment=adjustment,
         from_state=previous, to_state=new_state, comment=comment, data=data,
     )
+    maker_notification_create(adjustment=adjustment, action=action, new_state=new_state)
 
 
 def _enqueue_submission(adjustment: Adjustment) -> None:

@@ -9,15 +9,24 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Member
+from kernel.advisory_locks import advisory_lock_in_transaction, advisory_lock_try
 from kernel.errors import BackofficeError
+from kernel.tasks import task_enqueue_in_transaction
+from kernel.transactions import outside_transaction
 from pomelo import PomeloClient, PomeloError, balances_from_payload
-from rewards.models import ReconciliationResult, ReconciliationRun
+from rewards.audit import audit_record
+from rewards.models import AuditEntry, ReconciliationResult, ReconciliationRun
 from rewards.selectors import adjustments_unsettled
 
 Progress = Callable[[int, int], None]
 BATCH = 200
+# The scheduler's lock for its "reconciliation" job (ops.scheduling takes "job:<name>"): a run
+# staff start and a scheduled run never overlap.
+RECONCILIATION_LOCK = "job:reconciliation"
+REQUEST_LOCK = "reconciliation:request"
 ZERO = Decimal("0.00")
 
 
@@ -79,23 +88,36 @@ def reconciliation_run(
     concurrency: int = 4,
     client: PomeloClient | None = None,
     progress: Progress | None = None,
+    run: ReconciliationRun | None = None,
 ) -> ReconciliationRun:
     """Ask Pomelo for every member's balance, `concurrency` requests at a time, and record one
     result per member and account type that either side holds. Threads only talk HTTP; this
-    thread does all database work. Adjustments of unrecorded outcome are listed on the run."""
+    thread does all database work. Adjustments of unrecorded outcome are listed on the run.
+
+    `run` is a queued run staff asked for (`reconciliation_request`); without it a new run is
+    recorded. `members_checked` is saved after each batch, so its page shows the progress."""
     if concurrency < 1:
         raise BackofficeError("concurrency must be at least 1")
     client = client or PomeloClient.from_settings()
     unsettled = _unsettled_adjustments()
-    run = ReconciliationRun.objects.create(
-        started_by=started_by, adjustments_unsettled=len(unsettled), unsettled_adjustments=unsettled
-    )
-    by_account: dict[tuple[int, str], list[dict]] = {}
-    for item in unsettled:
-        by_account.setdefault((item["member_id"], item["account_type"]), []).append(item)
     # Every member, not only those with an account here: Pomelo may hold a balance (a credit
     # whose outcome we never recorded) in a type we never opened for them.
     member_ids = list(Member.objects.order_by("pk").values_list("pk", flat=True))
+    if run is None:
+        run = ReconciliationRun.objects.create(
+            started_by=started_by, adjustments_unsettled=len(unsettled),
+            unsettled_adjustments=unsettled, members_total=len(member_ids),
+        )
+    else:
+        run.status, run.started_at = ReconciliationRun.Status.RUNNING, timezone.now()
+        run.adjustments_unsettled, run.unsettled_adjustments = len(unsettled), unsettled
+        run.members_total = len(member_ids)
+        with transaction.atomic(durable=True):
+            run.save(update_fields=["status", "started_at", "adjustments_unsettled",
+                                    "unsettled_adjustments", "members_total"])
+    by_account: dict[tuple[int, str], list[dict]] = {}
+    for item in unsettled:
+        by_account.setdefault((item["member_id"], item["account_type"]), []).append(item)
     done = 0
     try:
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -127,6 +149,74 @@ def reconciliation_run(
     run.status, run.finished_at = ReconciliationRun.Status.FINISHED, timezone.now()
     run.save(update_fields=["status", "finished_at"])
     return run
+
+
+class ReconciliationBusy(BackofficeError):
+    """A run is already queued or under way: a second one would only repeat it."""
+
+
+def reconciliation_active() -> ReconciliationRun | None:
+    """The run queued or under way, if any (newest first)."""
+    return (ReconciliationRun.objects.filter(status__in=ReconciliationRun.ACTIVE)
+            .order_by("-started_at", "-pk").first())
+
+
+def reconciliation_request(
+    *, requested_by: User, ip_address: str | None = None
+) -> ReconciliationRun:
+    """Queue a reconciliation run now ("Run now"), audited; refuse while one is queued or
+    under way. The worker runs it under the lock the scheduled runs take."""
+    outside_transaction()
+    with advisory_lock_try(name=RECONCILIATION_LOCK) as free:
+        if free:
+            # Nobody holds the lock, so a run still marked "running" was killed half-way: it
+            # must not keep refusing this request.
+            reconciliation_runs_abandoned_fail()
+    with transaction.atomic(durable=True):
+        # Two clicks at once: the second waits here, then sees the first one's run.
+        advisory_lock_in_transaction(name=REQUEST_LOCK)
+        active = reconciliation_active()
+        if active is not None:
+            raise ReconciliationBusy(_busy_message(active))
+        run = ReconciliationRun.objects.create(
+            status=ReconciliationRun.Status.QUEUED, started_by=requested_by
+        )
+        audit_record(action=AuditEntry.Action.RECONCILIATION_REQUESTED, actor=requested_by,
+                     ip_address=ip_address, data={"run": run.pk})
+        _enqueue_requested_run(run)
+    return run
+
+
+def _busy_message(active: ReconciliationRun) -> str:
+    if active.status == ReconciliationRun.Status.QUEUED:
+        return _("Reconciliation run #%(run)s is already queued; nothing new was queued.") % {
+            "run": active.pk}
+    return _("Reconciliation run #%(run)s is already running; nothing new was queued.") % {
+        "run": active.pk}
+
+
+def _enqueue_requested_run(run: ReconciliationRun) -> None:
+    from rewards.tasks import reconciliation_requested_task
+
+    task_enqueue_in_transaction(reconciliation_requested_task, run_id=run.pk)
+
+
+def reconciliation_requested_execute(
+    *, run_id: int, client: PomeloClient | None = None
+) -> ReconciliationRun:
+    """Run a queued run under the reconciliation lock. If another run holds the lock (a
+    scheduled one started meanwhile), this one is marked skipped and does nothing."""
+    run = ReconciliationRun.objects.get(pk=run_id)
+    if run.status != ReconciliationRun.Status.QUEUED:
+        return run
+    with advisory_lock_try(name=RECONCILIATION_LOCK) as acquired:
+        if not acquired:
+            run.status, run.finished_at = ReconciliationRun.Status.SKIPPED, timezone.now()
+            with transaction.atomic(durable=True):
+                run.save(update_fields=["status", "finished_at"])
+            return run
+        reconciliation_runs_abandoned_fail()
+        return reconciliation_run(run=run, started_by=run.started_by, client=client)
 
 
 def reconciliation_runs_abandoned_fail() -> int:

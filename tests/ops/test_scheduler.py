@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
+from kernel.advisory_locks import advisory_lock_key
 from ops.heartbeat import worker_heartbeat_age_seconds
-from ops.locks import advisory_lock_key
 from ops.models import JobRun
 from ops.scheduling import job_run_execute, scheduler_tick
 from ops.timetable import slot_for

@@ -51,6 +51,7 @@ from loyalty_backoffice.dashboard.bulk_adjustments.forms import (
     BulkUploadForm,
 )
 from loyalty_backoffice.dashboard.rewards.adjustments import csv_stream
+from loyalty_backoffice.dashboard.toolkit.filters import MadeByMeFilter
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from rewards.chain_tasks import chain_anchor_after_export
 
@@ -77,7 +78,7 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "file_name", "maker", "state", "valid_count", "row_count",
                     "approvals_display", "processed_at"]
     list_display_links = ["id", "created_at", "file_name"]
-    list_filter = ["state"]
+    list_filter = [MadeByMeFilter, "state"]
     list_select_related = ["maker"]
     search_fields = ["=id", "file_name", "=file_sha256"]
     change_list_template = "admin/bulk_adjustments/bulkbatch/change_list.html"

@@ -34,6 +34,7 @@ from loyalty_backoffice.dashboard.toolkit.filters import (
     AccountTypeFilter,
     ApproverFilter,
     CreatedBetweenFilter,
+    MadeByMeFilter,
     SubmissionAttentionFilter,
     WaitingForMyApprovalFilter,
 )
@@ -122,7 +123,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     ]
     list_display_links = ["id", "created_at"]
     list_filter = [
-        WaitingForMyApprovalFilter, "state", SubmissionAttentionFilter, AccountTypeFilter,
+        WaitingForMyApprovalFilter, MadeByMeFilter, "state", SubmissionAttentionFilter, AccountTypeFilter,
         "direction", "reason_code",
         ("maker", admin.RelatedOnlyFieldListFilter), ApproverFilter, CreatedBetweenFilter,
     ]

@@ -8,6 +8,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from kernel import permissions as perms
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
@@ -31,6 +32,23 @@ class WaitingForMyApprovalFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == self.MINE:
             return adjustments_waiting_for(user=request.user, queryset=queryset)
+        return queryset
+
+
+class MadeByMeFilter(admin.SimpleListFilter):
+    """"My requests": what the signed-in user asked for (adjustments and bulk batches, both of
+    which name their `maker`)."""
+
+    title = _("my requests")
+    parameter_name = "made_by"
+    ME = "me"
+
+    def lookups(self, request, model_admin):
+        return [(self.ME, _("Made by me"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.ME:
+            return queryset.filter(maker=request.user)
         return queryset
 
 

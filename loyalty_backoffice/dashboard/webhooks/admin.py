@@ -6,6 +6,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -169,16 +170,36 @@ class DeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def reprocess_view(self, request, object_id):
-        """POST from the delivery's page: apply this failed or flagged delivery again."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        """From the delivery's page: GET asks to confirm, POST applies this failed or flagged
+        delivery again."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
         if not self.has_reprocess_permission(request):
             raise PermissionDenied(_("Reprocessing a delivery is for administrators."))
         delivery = self.get_object(request, unquote(object_id))
         if delivery is None:
             raise Http404(f"Delivery {object_id!r} does not exist.")
-        self._reprocess_one(request, delivery.pk)
-        return HttpResponseRedirect(reverse("admin:webhooks_delivery_change", args=[delivery.pk]))
+        change_url = reverse("admin:webhooks_delivery_change", args=[delivery.pk])
+        if request.method == "POST":
+            self._reprocess_one(request, delivery.pk)
+            return HttpResponseRedirect(change_url)
+        if delivery.outcome not in Delivery.REPROCESSABLE_OUTCOMES:
+            self.message_user(request, _("Delivery #%(id)s is %(outcome)s: there is nothing to "
+                                         "reprocess.") % {"id": delivery.pk,
+                                                          "outcome": delivery.get_outcome_display()},
+                              messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        return TemplateResponse(request, "admin/auth/user/confirm_action.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": delivery,
+            "title": _("Reprocess delivery #%(id)s") % {"id": delivery.pk},
+            "question": _("Apply delivery #%(id)s (%(outcome)s) again from the bytes it arrived "
+                          "with? Do it once its cause is fixed; it is recorded in the audit "
+                          "trail.") % {"id": delivery.pk, "outcome": delivery.get_outcome_display()},
+            "button": _("Yes, reprocess it"),
+            "change_url": change_url,
+        })
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_badge(self, obj: Delivery):

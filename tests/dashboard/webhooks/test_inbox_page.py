@@ -39,12 +39,17 @@ def test_reprocess_from_the_page_for_administrators_only(client, make_staff, fla
     client.force_login(make_staff("auditor", "Finance auditor"))
     html = client.get(page).content.decode()
     assert 'id="reprocess-form"' not in html and "Technical details" in html
-    assert client.post(url).status_code == 403
+    assert client.post(url).status_code == 403 and client.get(url).status_code == 403
     assert Delivery.objects.get(pk=flagged.pk).attempts == flagged.attempts
 
     client.force_login(make_staff("administrator", "Administrator"))
-    assert 'id="reprocess-form"' in client.get(page).content.decode()
-    assert client.get(url).status_code == 405
+    assert f'href="{url}"' in client.get(page).content.decode()
+    # The button asks to confirm first; only the POST of that page reprocesses.
+    confirm = client.get(url).content.decode()
+    assert f"Apply delivery #{flagged.pk} (Kept for review, no money moved) again" in confirm
+    assert 'method="post"' in confirm
+    assert Delivery.objects.get(pk=flagged.pk).attempts == flagged.attempts
+    assert client.put(url).status_code == 405
     response = client.post(url)
     assert response.status_code == 302 and response["Location"] == page
     message = str(next(iter(get_messages(response.wsgi_request))))
@@ -52,3 +57,7 @@ def test_reprocess_from_the_page_for_administrators_only(client, make_staff, fla
     processed = Delivery.objects.exclude(pk=flagged.pk).get()
     html = client.get(f"/admin/webhooks/delivery/{processed.pk}/change/").content.decode()
     assert 'id="reprocess-form"' not in html
+    # Nothing to confirm for a delivery that applied: back to its page, saying so.
+    response = client.get(f"/admin/webhooks/delivery/{processed.pk}/reprocess/")
+    assert response.status_code == 302
+    assert "there is nothing to reprocess" in str(list(get_messages(response.wsgi_request))[-1])

@@ -1,4 +1,5 @@
-"""PostgreSQL advisory locks, so two runs of one job never overlap.
+"""PostgreSQL advisory locks, so two runs of one job never overlap (a scheduled job and the same
+job started by staff share one lock name).
 
 A session-level lock belongs to the database connection: when a process is killed its
 connection closes and PostgreSQL releases the lock, so a dead run never blocks the next one.
@@ -35,3 +36,13 @@ def advisory_lock_try(*, name: str) -> Iterator[bool]:
         if acquired and connection.connection is not None:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def advisory_lock_in_transaction(*, name: str) -> None:
+    """Wait for the lock named `name` and hold it until the caller's transaction ends: the
+    check-then-insert of two requests at once runs one after the other. SQLite serializes
+    writers by itself."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [advisory_lock_key(name=name)])
