@@ -19,7 +19,9 @@ What it does, end to end, talking only to 127.0.0.1:
   3. meanwhile requests and approves 200 adjustments through the services in this process
      (credits mostly, debits within both balances, a few needing two approvers, a few approved
      by two approvers clicking at once); the db_workers submit them to the flaky stand-in;
-     then waits until none is open and retries those that failed on the outage;
+     then waits until none is open, retries those that failed on the outage, and closes any
+     left of unknown outcome (past the idempotency window) as an approver would, by what the
+     stand-in shows applied under its key;
   4. asserts: every delivery sent is recorded; every 2xx names a stored, answered delivery;
      each notification claimed exactly once; no reward applied twice and every reward in the
      state its notifications imply; every succeeded adjustment applied once at Pomelo and
@@ -388,6 +390,7 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     from bench.soak_adjustments import (
         AdjustmentDriver,
         adjustment_states,
+        adjustments_decide_unknown,
         adjustments_resume_overdue,
         adjustments_settle,
         failed_but_applied,
@@ -434,6 +437,10 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
     applied_while_failed = failed_but_applied(ids, pomelo_get(pomelo_url, "effects"))
     resume = adjustments_resume_overdue(ids, rounds=args.resume_rounds,
                                         settle_timeout=args.settle_timeout, stop=stop)
+    # Past the idempotency window an adjustment waits for a person, who reads the balance at
+    # Pomelo and closes it as applied or not applied: the bench does the same.
+    decided = adjustments_decide_unknown(ids, effects=pomelo_get(pomelo_url, "effects"),
+                                         approver=staff.second_approver)
     final_states = adjustment_states(ids)
     main_elapsed = time.perf_counter() - started
     main_rows = checks.deliveries_since(0)
@@ -466,6 +473,8 @@ def _run(args, env, stack: Stack, report: Report, *, stop, plans, members, pomel
         ).strip(),
         "resumed by the sweep (same key) / rounds": f"{len(resume.resumed)} / {resume.rounds}",
         "left as outcome unknown (for an approver)": len(resume.outcome_unknown),
+        "closed by the approver (applied / not applied)": "{} / {}".format(
+            decided["applied"], decided["not_applied"]),
         "settle after the sweep": f"{resume.settle_seconds:.1f} s",
         "final states": dict(final_states),
         **pomelo_exchange_figures(ids),

@@ -24,7 +24,9 @@ from kernel.roles import ROLES
 from rewards.models import Adjustment, AuditEntry
 from rewards.services.adjustments import (
     AdjustmentError,
+    Decision,
     adjustment_approve,
+    adjustment_decide,
     adjustment_request,
     adjustment_resume_overdue,
 )
@@ -339,6 +341,22 @@ def adjustments_resume_overdue(
         Adjustment.objects.filter(pk__in=ids, state=State.OUTCOME_UNKNOWN).values_list("pk", flat=True)
     )
     return report
+
+
+def adjustments_decide_unknown(ids: list[int], *, effects: dict[str, dict], approver: User) -> Counter:
+    """Act as the approver for every adjustment of `ids` whose outcome is unknown: what the
+    stand-in applied under its key (what the balance check at Pomelo shows a person) decides
+    "applied" or "not applied", through the approver's own service. Returns the decisions."""
+    decisions: Counter = Counter()
+    unknown = Adjustment.objects.filter(pk__in=ids, state=State.OUTCOME_UNKNOWN)
+    for pk, key in unknown.order_by("pk").values_list("pk", "idempotency_key"):
+        applied = bool(effects.get(key, {}).get("count"))
+        decision = Decision.APPLIED if applied else Decision.NOT_APPLIED
+        seen = "applied" if applied else "not applied"
+        adjustment_decide(adjustment_id=pk, approver=approver, decision=decision,
+                          comment=f"the balance at Pomelo shows the key {seen}")
+        decisions[decision] += 1
+    return decisions
 
 
 def pomelo_exchange_figures(ids: list[int]) -> dict[str, int]:
