@@ -98,7 +98,7 @@ def _adjustments_load(*, staff: dict[str, User], pomelo_url: str, report: Scenar
     partly = request(second, "miles", CREDIT, "15000.00", "migration",
                      "Miles carried over from the member's account in the previous program.")
     approve(partly, approver, "Matches the statement of the previous program.")
-    report.adjustments["pending, one of two approvals"] = Adjustment.State.PENDING_APPROVAL
+    report.adjustments["one of two approvals given"] = Adjustment.State.PENDING_APPROVAL
 
     waiting = request(third, "cashback", CREDIT, "20.00", "correction",
                       "Cashback of a refunded purchase was reversed twice.")
