@@ -15,9 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Options of the demo (manage.py run_demo --help), e.g. make run RUN_ARGS="--port 8001 --pomelo-port 8766"
+RUN_ARGS ?=
+
 # The demo talks to the stand-in Pomelo over plain HTTP on a laptop: DEBUG and the sandbox on.
 run: install
-	DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=true $(PY) manage.py run_demo
+	DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=true $(PY) manage.py run_demo $(RUN_ARGS)
 
 test: install
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,9 @@
-"""The demo that `make run` serves: demo staff and simulated card traffic. Never in production."""
+"""The demo that `make run` serves: demo staff, simulated card traffic, and work for every
+role (see demo_scenarios). Never in production."""
 
 import secrets
 import time
+from dataclasses import dataclass
 
 import requests
 from django.contrib.auth.models import Group, User
@@ -9,6 +11,7 @@ from django.db import transaction
 
 from accounts.models import Member
 from accounts.services import member_profile_update
+from sandbox.demo_scenarios import ScenarioReport, demo_scenarios_load
 from sandbox.traffic import TrafficReport, traffic_members, traffic_plan, traffic_play
 
 DEMO_USERS = [
@@ -20,6 +23,12 @@ DEMO_USERS = [
     ("administrator", "Administrator"),
 ]
 SEED = 1
+
+
+@dataclass
+class DemoReport:
+    traffic: TrafficReport  # empty when the members were already there
+    scenarios: ScenarioReport
 
 
 @transaction.atomic
@@ -37,25 +46,46 @@ def demo_users_reset() -> str:
     return password
 
 
+def demo_staff() -> dict[str, User]:
+    """The demo users by name, created (with a password nobody is told) if missing."""
+    names = [name for name, _ in DEMO_USERS]
+    if User.objects.filter(username__in=names).count() < len(names):
+        demo_users_reset()
+    return {user.username: user for user in User.objects.filter(username__in=names)}
+
+
+def backoffice_wait(backoffice_url: str, *, attempts: int = 100) -> None:
+    """Return once the back office answers (or after `attempts` tries 0.2 s apart)."""
+    for _ in range(attempts):
+        try:
+            requests.get(f"{backoffice_url}/admin/login/", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+
+
 def demo_data_load(
     *, backoffice_url: str, pomelo_url: str, api_key: str, secret_b64: str,
     members: int, transactions: int,
-) -> TrafficReport:
-    """Wait for the back office to answer, play simulated traffic through its webhooks, and
-    give the members the names the simulation made up (Pomelo's notifications carry none)."""
-    for _ in range(100):
-        try:
-            requests.get(f"{backoffice_url}/admin/login/", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    simulated = traffic_members(count=members, seed=SEED)
-    plan = traffic_plan(members=simulated, transactions=transactions, seed=SEED,
-                        duplicates=0.1, shuffle=True)
-    report = traffic_play(plan=plan, backoffice_url=backoffice_url, pomelo_url=pomelo_url,
-                          api_key=api_key, secret_b64=secret_b64, concurrency=2)
-    for person in simulated:
-        member = Member.objects.filter(pomelo_user_id=person.user_id).first()
-        if member is not None:
-            member_profile_update(member=member, name=person.name, email=person.email)
-    return report
+) -> DemoReport:
+    """Wait for the back office to answer; on an empty database play simulated traffic through
+    its webhooks and give the members the names the simulation made up (Pomelo's notifications
+    carry none); then add what each role has to act on. What is already there is kept, so a
+    second load adds nothing."""
+    backoffice_wait(backoffice_url)
+    traffic = TrafficReport()
+    if not Member.objects.exists():
+        simulated = traffic_members(count=members, seed=SEED)
+        plan = traffic_plan(members=simulated, transactions=transactions, seed=SEED,
+                            duplicates=0.1, shuffle=True)
+        traffic = traffic_play(plan=plan, backoffice_url=backoffice_url, pomelo_url=pomelo_url,
+                               api_key=api_key, secret_b64=secret_b64, concurrency=2)
+        for person in simulated:
+            member = Member.objects.filter(pomelo_user_id=person.user_id).first()
+            if member is not None:
+                member_profile_update(member=member, name=person.name, email=person.email)
+    scenarios = demo_scenarios_load(
+        staff=demo_staff(), backoffice_url=backoffice_url, pomelo_url=pomelo_url,
+        api_key=api_key, secret_b64=secret_b64,
+    )
+    return DemoReport(traffic=traffic, scenarios=scenarios)

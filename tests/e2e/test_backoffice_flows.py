@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from rewards.models import Adjustment, AuditEntry
 from rewards.services.adjustments import adjustment_approve, adjustment_request
+from tests.support.webhooks import notification_body
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -196,10 +197,36 @@ PAGES_BY_ROLE = {
 GUIDE_SCREENSHOTS_DIR = os.environ.get("GUIDE_SCREENSHOTS_DIR", "")
 
 
+@pytest.fixture
+def demo_work(member_with_points, make_staff, webhook, sandbox_pomelo, live_server):
+    """What `make run` gives each role to act on (sandbox.demo_scenarios), so the guide's
+    pictures show the tiles with work in them: adjustments in each state, a failed and a
+    flagged notification, a reconciliation with a drift."""
+    import base64
+
+    from django.conf import settings
+
+    from sandbox.demo_scenarios import demo_scenarios_load
+
+    sandbox_pomelo.add_member("usr-2", ["crd-2"], balances={"points": "300"})
+    webhook.post("confirmation", notification_body(
+        "confirmation", "ctx-seed-2", amount="300.00", user="usr-2", card="crd-2"))
+    api_key, secret = next(iter(settings.POMELO_WEBHOOK_KEYS.items()))
+    staff = {name: make_staff(f"demo-{name}", role) for name, role in
+             [("agent", "Support agent"), ("approver", "Approver"), ("approver2", "Approver")]}
+    report = demo_scenarios_load(
+        staff=staff, backoffice_url=live_server.url, pomelo_url=sandbox_pomelo.url,
+        api_key=api_key, secret_b64=base64.b64encode(secret).decode(),
+    )
+    assert report.adjustments and report.deliveries and report.drifting
+    return member_with_points
+
+
 @pytest.mark.parametrize("username", list(PAGES_BY_ROLE))
 def test_each_roles_pages_fit_1366_px_and_leave_screenshots_for_the_guide(
-    staff, member_with_points, username, tmp_path
+    staff, demo_work, username, tmp_path
 ):
+    member_with_points = demo_work
     role, paths = PAGES_BY_ROLE[username]
     session = staff(username, role)
     screenshots = Path(GUIDE_SCREENSHOTS_DIR) if GUIDE_SCREENSHOTS_DIR else tmp_path
