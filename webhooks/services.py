@@ -28,7 +28,7 @@ from rewards.audit import audit_record
 from rewards.models import AuditEntry, NotificationKind
 from rewards.notification_data import RewardNotification
 from rewards.services import NotificationNeedsReview, reward_notification_apply
-from webhooks.delivery_insert import delivery_row_insert
+from webhooks.claims import delivery_claimer, delivery_row_insert
 from webhooks.models import Delivery
 from webhooks.payload import PayloadError, PayloadRules, identifiers_peek, notification_parse
 from webhooks.signature import SignatureError, signature_verify
@@ -228,19 +228,8 @@ def _delivery_copy(incoming: IncomingDelivery, kept: Delivery) -> DeliveryResult
 def _claimer(delivery: Delivery) -> tuple[int, bytes, bool] | None:
     """The delivery that already holds this one's (kind, idempotency_key): its id, its body
     and whether that body was pruned."""
-    if not delivery.idempotency_key:
-        return None
-    found = list(
-        Delivery.objects.filter(
-            kind=delivery.kind, idempotency_key=delivery.idempotency_key,
-            outcome__in=Delivery.CLAIMING_OUTCOMES,
-        )
-        .exclude(idempotency_key="")  # the constraint's condition, so its index serves
-        .exclude(pk=delivery.pk)
-        .order_by()
-        .values_list("pk", "body", "body_pruned_at")[:1]
-    )
-    return (found[0][0], bytes(found[0][1]), found[0][2] is not None) if found else None
+    return delivery_claimer(kind=delivery.kind, idempotency_key=delivery.idempotency_key,
+                            other_than=delivery.pk)
 
 
 def _delivery_repeat(

@@ -13,7 +13,7 @@ from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import ledger_mismatches
 from tests.support.ledger import balances
 from tests.support.webhooks import notification_body
-from webhooks.delivery_insert import delivery_row_insert
+from webhooks.claims import delivery_row_insert
 from webhooks.inbox import inbox_batch_apply, inbox_lag
 from webhooks.models import Delivery
 
