@@ -3,7 +3,7 @@ Each public function is one transaction; a person only ever reaches their own fi
 
 from collections.abc import Collection
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
@@ -48,7 +48,7 @@ def _name_clean(name: str) -> str:
 
 def saved_filter_create(
     *,
-    user: AbstractBaseUser,
+    user: AbstractUser,
     view: str,
     name: str,
     query: str,
@@ -65,17 +65,17 @@ def saved_filter_create(
         "delete that one first."
     ) % {"name": name}})
     with transaction.atomic(durable=True):
-        if SavedFilter.objects.filter(user=user, view=view, name__iexact=name).exists():
+        if SavedFilter.objects.filter(user_id=user.pk, view=view, name__iexact=name).exists():
             raise taken
         try:
             with transaction.atomic():
-                return SavedFilter.objects.create(user=user, view=view, name=name, query=query)
+                return SavedFilter.objects.create(user_id=user.pk, view=view, name=name, query=query)
         except IntegrityError:
             raise taken from None  # saved by a second click at the same moment
 
 
-def saved_filter_delete(*, user: AbstractBaseUser, saved_filter_id: int) -> bool:
+def saved_filter_delete(*, user: AbstractUser, saved_filter_id: int) -> bool:
     """Delete one of `user`'s own filters; False when they have none with that id."""
     with transaction.atomic(durable=True):
-        deleted, _counts = SavedFilter.objects.filter(pk=saved_filter_id, user=user).delete()
+        deleted, _counts = SavedFilter.objects.filter(pk=saved_filter_id, user_id=user.pk).delete()
     return deleted > 0

@@ -1,6 +1,6 @@
 """Recording a finance export: who took which list, with which filters."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 
 from kernel import permissions as perms
@@ -25,7 +25,7 @@ class ExportRefused(BackofficeError):
 def csv_export_record(
     *,
     export: str,
-    actor: AbstractBaseUser,
+    actor: AbstractUser,
     filters: dict[str, str | list[str]],
     query: str,
     ip_address: str | None = None,

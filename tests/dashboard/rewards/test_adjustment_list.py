@@ -197,6 +197,7 @@ def test_csv_export_second_approval_in_its_own_columns(client, people, book):
     big = next(r for r in read_csv(client.get(EXPORT)) if int(r["Id"]) == book["big"].pk)
     first, second = book["big"].approvals.order_by("created_at", "id")
     assert (big["Approver 1"], big["Approval comment 1"]) == ("approver2", "checked, ok")
+    assert big["Approved at 1 (UTC)"] == first.created_at.strftime("%Y-%m-%d %H:%M:%S")
     assert (big["Approver 2"], big["Approval comment 2"]) == ("approver", "fine")
     assert big["Approved at 2 (UTC)"] == second.created_at.strftime("%Y-%m-%d %H:%M:%S")
 

@@ -176,3 +176,13 @@ def test_a_name_is_used_once_per_list_whatever_its_case(client, people, story):
     response = save(client, EVENTS, "pending", "state__exact=cancelled")
     assert "already have a filter called" in " ".join(response.context["form"].errors["name"])
     assert list(SavedFilter.objects.values_list("query", flat=True)) == ["state__exact=pending"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_is_audited_outside_any_test_transaction(client, make_staff, member):
+    """As in production, with no transaction around the request: the export is audited and
+    committed before its rows stream."""
+    as_user(client, make_staff("finance", "Finance auditor"))
+    rows = read_csv(client.get(f"{EVENTS}export/"), "reward-events")
+    assert [r["Transaction id"] for r in rows] == ["ctx-seed"]
+    assert AuditEntry.objects.filter(action="csv_exported", actor_name="finance").count() == 1
