@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kernel import permissions as perms
 from kernel.errors import BackofficeError
@@ -35,9 +36,9 @@ def csv_export_record(
     is written as it is sent); the filters say which rows it holds."""
     permission = EXPORT_PERMISSIONS.get(export)
     if permission is None:
-        raise ExportRefused(f"There is no export called {export!r}.")
+        raise ExportRefused(_("There is no export called %(name)s.") % {"name": export})
     if not actor.has_perm(permission):
-        raise ExportRefused("You do not have permission to export this list.")
+        raise ExportRefused(_("You do not have permission to export this list."))
     with transaction.atomic(durable=True):
         entry = audit_record(
             action=AuditEntry.Action.CSV_EXPORTED, actor=actor, ip_address=ip_address,
