@@ -18,10 +18,14 @@ from rewards.models import Adjustment
 State = Adjustment.State
 
 
+# The most approvals an adjustment can need (the CSV export has a column group for each).
+MAX_APPROVALS_REQUIRED = 2
+
+
 def approvals_required_for(*, account_type: str, amount: Decimal) -> int:
     """Two different approvers above the account type's threshold, else one."""
     threshold = settings.ADJUSTMENT_SECOND_APPROVAL_ABOVE.get(account_type)
-    return 2 if threshold is not None and amount > threshold else 1
+    return MAX_APPROVALS_REQUIRED if threshold is not None and amount > threshold else 1
 
 
 def submission_lease() -> timedelta:

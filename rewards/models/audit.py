@@ -80,6 +80,7 @@ class AuditEntry(AppendOnlyModel):
     class Meta:
         verbose_name_plural = "audit entries"
         ordering = ["-created_at", "-id"]
+        permissions = [("export_auditentry", "Can export the audit trail as CSV")]
         indexes = [models.Index(fields=["adjustment", "created_at"])]
 
     def __str__(self) -> str:

@@ -50,6 +50,7 @@ class RewardEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("export_rewardevent", "Can export reward events as CSV")]
         constraints = [
             models.UniqueConstraint(
                 fields=["transaction_id", "account_type"], name="reward_event_one_per_reward"
@@ -91,6 +92,7 @@ class LedgerEntry(AppendOnlyModel):
     class Meta:
         verbose_name_plural = "ledger entries"
         ordering = ["-created_at", "-id"]
+        permissions = [("export_ledgerentry", "Can export ledger entries as CSV")]
         indexes = [
             models.Index(fields=["account", "bucket"]),
             # An account's chain in order: its head when posting, its walk when verifying.

@@ -91,7 +91,9 @@ def test_approver_approves_and_the_page_shows_progress_and_the_result(
     client.force_login(people["auditor"])
     response = client.get(f"/admin/bulk_adjustments/bulkbatch/{batch.pk}/result.csv")
     assert response.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    content = b"".join(response.streaming_content)
+    assert content.startswith(b"\xef\xbb\xbf")  # UTF-8 with its byte-order mark, for Excel
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8").removeprefix("\ufeff"))))
     assert [(r["line"], r["outcome"]) for r in rows] == [
         ("2", "succeeded"), ("3", "succeeded"), ("4", "invalid")]
     assert AuditEntry.objects.filter(action="bulk_result_exported", actor=people["auditor"]).exists()

@@ -163,10 +163,10 @@ def test_finance_auditor_filters_and_downloads_csv_and_can_change_nothing(
     rows = list(csv.DictReader(io.StringIO(content)))
     assert len(rows) == 1
     row = rows[0]
-    assert row["id"] == str(done.pk) and row["state"] == "succeeded"
-    assert row["amount"] == "10.00" and row["maker"] == "maker"
-    assert row["approvals"].startswith("checker at ") and row["approvals"].endswith(": fine")
-    assert str(waiting.pk) not in {r["id"] for r in rows}
+    assert row["Id"] == str(done.pk) and row["State"] == "succeeded"
+    assert row["Amount"] == "10.00" and row["Maker"] == "maker"
+    assert (row["Approver 1"], row["Approval comment 1"]) == ("checker", "fine")
+    assert str(waiting.pk) not in {r["Id"] for r in rows}
     assert AuditEntry.objects.filter(action="csv_exported", actor__username="auditor").count() == 1
 
     # Nothing that changes anything is offered to finance.

@@ -81,7 +81,7 @@ def test_agent_uploads_approver_approves_pomelo_applies_each_row_once_finance_do
     page = finance.goto(f"/admin/bulk_adjustments/bulkbatch/{batch.pk}/change/")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download result CSV").click()
-    rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8-sig"))))
     assert [(r["line"], r["outcome"]) for r in rows] == [
         ("2", "succeeded"), ("3", "succeeded"), ("4", "succeeded"), ("5", "invalid")]
     assert {r["idempotency_key"] for r in rows[:3]} == {a.idempotency_key for a in adjustments}

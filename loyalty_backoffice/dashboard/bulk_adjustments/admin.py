@@ -17,7 +17,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -50,7 +50,7 @@ from loyalty_backoffice.dashboard.bulk_adjustments.forms import (
     BulkReviewForm,
     BulkUploadForm,
 )
-from loyalty_backoffice.dashboard.rewards.adjustments import csv_stream
+from loyalty_backoffice.dashboard.toolkit.csv_export import csv_response
 from loyalty_backoffice.dashboard.toolkit.filters import MadeByMeFilter
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from rewards.chain_tasks import chain_anchor_after_export
@@ -296,7 +296,4 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             raise PermissionDenied from None
         # A finance export: it anchors the chain heads (docs/audit-chain.md), in the background.
         chain_anchor_after_export(actor=request.user, note=f"bulk batch #{batch.pk} result CSV")
-        response = StreamingHttpResponse(csv_stream(batch_result_rows(batch=batch)),
-                                         content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="bulk-batch-{batch.pk}-result.csv"'
-        return response
+        return csv_response(batch_result_rows(batch=batch), name=f"bulk-batch-{batch.pk}-result")

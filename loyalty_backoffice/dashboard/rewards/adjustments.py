@@ -4,18 +4,15 @@ queue, confirmation pages for every decision, totals and the CSV export for fina
 The views parse input, call one service and show its answer; the services hold the rules.
 """
 
-import csv
 import json
-from collections.abc import Iterable, Iterator
 from functools import partial
 
 from django.contrib import admin, messages
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
@@ -38,11 +35,10 @@ from loyalty_backoffice.dashboard.toolkit.filters import (
     SubmissionAttentionFilter,
     WaitingForMyApprovalFilter,
 )
+from loyalty_backoffice.dashboard.toolkit.finance_lists import FinanceListMixin
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
-from rewards.audit import audit_record
-from rewards.chain_tasks import chain_anchor_after_export
-from rewards.models import Adjustment, Approval, AuditEntry
+from rewards.models import Adjustment, Approval
 from rewards.policies import (
     idempotency_window_end,
     may_send_automatically,
@@ -68,38 +64,10 @@ from rewards.services.adjustments import (
     adjustment_reject,
     adjustment_resume,
 )
+from staff.models import SavedFilter
 
 State = Adjustment.State
-CSV_ROWS_PER_CHUNK = 200
 MAX_ID_DIGITS = 18  # a longer number is no id (and would overflow the database's integer)
-
-
-class _Echo:
-    """A file-like object whose write() returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_safe(value: str) -> str:
-    # Spreadsheets run a cell that starts like a formula; reasons and comments are typed by
-    # staff and finance opens these files.
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
-def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    chunk: list[str] = []
-    for row in rows:
-        chunk.append(writer.writerow([csv_safe(cell) for cell in row]))
-        if len(chunk) >= CSV_ROWS_PER_CHUNK:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
-
 
 
 def _pretty_json(value) -> str:
@@ -114,7 +82,10 @@ def _pretty_json(value) -> str:
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(ReadOnlyAdminMixin, ModelAdmin):
+class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
+    finance_view = SavedFilter.View.ADJUSTMENTS
+    export_permission = perms.EXPORT_ADJUSTMENT
+    export_file_name = "adjustments"
     list_display = [
         # The amount carries its unit, so the account type needs no column of its own: the
         # list fits 1366 px with the sidebar open.
@@ -239,7 +210,6 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, ModelAdmin):
         queue = WaitingForMyApprovalFilter
         extra_context = {
             **(extra_context or {}),
-            "can_export": user.has_perm(perms.EXPORT_ADJUSTMENT),
             "is_approver": is_approver,
             "queue_count": adjustments_waiting_for(user=user).count() if is_approver else None,
             "queue_query": f"?{queue.parameter_name}={queue.MINE}",
@@ -271,7 +241,6 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         wrap = self.admin_site.admin_view
         return [
-            path("export/", wrap(self.export_view), name="{}_{}_export".format(*info)),
             path("<path:object_id>/review/", wrap(self.review_view),
                  name="{}_{}_review".format(*info)),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name="{}_{}_cancel".format(*info)),
@@ -479,31 +448,5 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
     # --- finance ------------------------------------------------------------------------
 
-    def export_view(self, request):
-        """The list's filtered set as CSV, streamed; the export itself is audited."""
-        if not (request.user.has_perm(perms.EXPORT_ADJUSTMENT) and self.has_view_permission(request)):
-            raise PermissionDenied
-        try:
-            changelist = self.get_changelist_instance(request)
-        except IncorrectLookupParameters as exc:
-            self.message_user(
-                request, f"Nothing was exported: the filters are not valid ({exc}).", messages.ERROR
-            )
-            return HttpResponseRedirect(reverse("admin:rewards_adjustment_changelist"))
-        filters = {
-            key: values[0] if len(values) == 1 else values for key, values in request.GET.lists()
-        }
-        audit_record(
-            action=AuditEntry.Action.CSV_EXPORTED, actor=request.user, ip_address=client_ip(request),
-            data={"export": "adjustments", "filters": filters, "rows": changelist.result_count},
-        )
-        # Every finance export anchors the chain heads (docs/audit-chain.md), in the background:
-        # the scan of every account's head takes seconds on a big ledger.
-        chain_anchor_after_export(actor=request.user, note="adjustments CSV")
-        response = StreamingHttpResponse(
-            csv_stream(adjustment_csv_rows(queryset=changelist.queryset)),
-            content_type="text/csv; charset=utf-8",
-        )
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response["Content-Disposition"] = f'attachment; filename="adjustments-{stamp}.csv"'
-        return response
+    def export_rows(self, queryset):
+        return adjustment_csv_rows(queryset=queryset)

@@ -8,11 +8,15 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 
+from kernel import permissions as perms
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter
+from loyalty_backoffice.dashboard.toolkit.finance_lists import FinanceListMixin
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from rewards.models import Adjustment, Approval, AuditEntry
+from rewards.selectors import audit_csv_rows
+from staff.models import SavedFilter
 
 
 def _adjustment_link(adjustment_id: int | None):
@@ -26,7 +30,10 @@ STATE_LABELS = dict(Adjustment.State.choices)
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdminMixin, ModelAdmin):
+class AuditEntryAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
+    finance_view = SavedFilter.View.AUDIT_TRAIL
+    export_permission = perms.EXPORT_AUDIT_ENTRY
+    export_file_name = "audit-trail"
     # State and comment are what the trail is read for; the address is on the entry's page.
     list_display = [
         "created_at", "action", "actor_name", "adjustment_link", "member", "state_change",
@@ -51,6 +58,9 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, ModelAdmin):
         "created_at", "action", "actor", "actor_name", "ip_address", "adjustment_link", "member",
         "from_state", "to_state", "comment", "data_display",
     ]
+
+    def export_rows(self, queryset):
+        return audit_csv_rows(queryset=queryset)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

@@ -3,11 +3,19 @@ from django.db.models import Q
 from django.utils.text import smart_split, unescape_string_literal
 from unfold.admin import ModelAdmin
 
+from kernel import permissions as perms
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
+from loyalty_backoffice.dashboard.toolkit.finance_lists import FinanceListMixin
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from rewards.models import LedgerEntry, RewardEvent
-from rewards.selectors import PomeloIdMatches, pomelo_id_matches
+from rewards.selectors import (
+    PomeloIdMatches,
+    ledger_csv_rows,
+    pomelo_id_matches,
+    reward_event_csv_rows,
+)
+from staff.models import SavedFilter
 
 
 class PomeloIdSearchMixin:
@@ -38,7 +46,10 @@ class LedgerEntryInline(ReadOnlyInline):
 
 
 @admin.register(RewardEvent)
-class RewardEventAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
+class RewardEventAdmin(FinanceListMixin, PomeloIdSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
+    finance_view = SavedFilter.View.REWARD_EVENTS
+    export_permission = perms.EXPORT_REWARD_EVENT
+    export_file_name = "reward-events"
     list_display = [
         "transaction_id", "account_type", "member", "state", "amount", "needs_review", "created_at",
     ]
@@ -50,6 +61,9 @@ class RewardEventAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     inlines = [LedgerEntryInline]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    def export_rows(self, queryset):
+        return reward_event_csv_rows(queryset=queryset)
 
     def search_condition(self, matches: PomeloIdMatches) -> Q:
         return (
@@ -64,7 +78,10 @@ class RewardEventAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
+class LedgerEntryAdmin(FinanceListMixin, PomeloIdSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
+    finance_view = SavedFilter.View.LEDGER
+    export_permission = perms.EXPORT_LEDGER_ENTRY
+    export_file_name = "ledger"
     list_display = ["created_at", "account", "bucket", "amount", "description", "reward_event"]
     list_filter = ["bucket", account_type_filter("account__account_type"), CreatedBetweenFilter]
     search_fields = ["=account__member__pomelo_user_id", "=reward_event__transaction_id"]
@@ -74,3 +91,6 @@ class LedgerEntryAdmin(PomeloIdSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
 
     def search_condition(self, matches: PomeloIdMatches) -> Q:
         return Q(account_id__in=matches.account_ids) | Q(reward_event_id__in=matches.reward_event_ids)
+
+    def export_rows(self, queryset):
+        return ledger_csv_rows(queryset=queryset)

@@ -4,11 +4,15 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Member
 from rewards.models import Adjustment, AuditEntry
 from rewards.services.adjustments import adjustment_approve, adjustment_cancel, adjustment_reject
 from tests.support.adjustments import make_request
@@ -134,42 +138,68 @@ def test_totals_are_one_query(people, book, django_assert_num_queries):
         adjustment_totals(queryset=Adjustment.objects.filter(state="pending_approval"))
 
 
-def read_csv(response) -> list[dict]:
+def read_csv(response, name="adjustments") -> list[dict]:
     assert response.status_code == 200
+    assert response.streaming  # a StreamingHttpResponse: rows are sent as they are read
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"].startswith('attachment; filename="adjustments-')
-    text = b"".join(response.streaming_content).decode()
-    return list(csv.DictReader(io.StringIO(text)))
+    assert response["Content-Disposition"].startswith(f'attachment; filename="{name}-')
+    content = b"".join(response.streaming_content)
+    assert content.startswith(b"\xef\xbb\xbf")  # the byte-order mark Excel needs for UTF-8
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8").removeprefix("\ufeff"))))
 
 
-def test_csv_export_has_every_column_and_the_approvals(client, people, book):
+def test_csv_export_has_every_column_one_approval_per_column(client, people, book, settings):
+    settings.TIME_ZONE = "America/Sao_Paulo"
+    Member.objects.filter(pk=book["big"].member_id).update(name="João Ñúñez")  # UTF-8 survives
     as_user(client, people["auditor"])
     rows = read_csv(client.get(EXPORT))
-    assert [int(r["id"]) for r in rows] == [book[n].pk for n in ("mine", "big", "debit", "cashback",
+    assert [int(r["Id"]) for r in rows] == [book[n].pk for n in ("mine", "big", "debit", "cashback",
                                                                   "old_credit")]
-    big = next(r for r in rows if int(r["id"]) == book["big"].pk)
+    big = next(r for r in rows if int(r["Id"]) == book["big"].pk)
+    approval = book["big"].approvals.get()
+    local = ZoneInfo("America/Sao_Paulo")
     assert big == {
-        "id": str(book["big"].pk),
-        "created_at": book["big"].created_at.isoformat(),
-        "member_user_id": "usr-1",
-        "card_id": "crd-1",
-        "account_type": "points",
-        "direction": "credit",
-        "amount": "2000.00",
-        "reason_code": "dispute",
-        "reason_text": "'=HYPERLINK(\"http://x\")",  # a formula is neutralised for spreadsheets
-        "state": "pending_approval",
-        "maker": "agent2",
-        "approvals": f"approver2 at {book['big'].approvals.get().created_at.isoformat()}: checked, ok",
-        "approved_at": "",
-        "completed_at": "",
-        "pomelo_status": "",
-        "pomelo_reference": "",
-        "idempotency_key": book["big"].idempotency_key,
-        "failure_reason": "",
+        "Id": str(book["big"].pk),
+        "Created at (America/Sao_Paulo)":
+            book["big"].created_at.astimezone(local).strftime("%Y-%m-%d %H:%M:%S"),
+        "Member": "João Ñúñez",
+        "Member user id": "usr-1",
+        "Card id": "crd-1",
+        "Account type": "points",
+        "Direction": "credit",
+        "Amount": "2000.00",
+        "Reason code": "dispute",
+        "Reason text": "'=HYPERLINK(\"http://x\")",  # a formula is neutralised for spreadsheets
+        "State": "pending_approval",
+        "Maker": "agent2",
+        "Approvals required": "2",
+        "Approver 1": "approver2",
+        "Approved at 1 (America/Sao_Paulo)":
+            approval.created_at.astimezone(local).strftime("%Y-%m-%d %H:%M:%S"),
+        "Approval comment 1": "checked, ok",
+        "Approver 2": "",
+        "Approved at 2 (America/Sao_Paulo)": "",
+        "Approval comment 2": "",
+        "Approved at (America/Sao_Paulo)": "",
+        "Completed at (America/Sao_Paulo)": "",
+        "Pomelo status": "",
+        "Pomelo reference": "",
+        "Idempotency key": book["big"].idempotency_key,
+        "Failure reason": "",
     }
-    old = next(r for r in rows if int(r["id"]) == book["old_credit"].pk)
-    assert old["state"] == "rejected" and old["completed_at"]
+    old = next(r for r in rows if int(r["Id"]) == book["old_credit"].pk)
+    assert old["State"] == "rejected" and old["Completed at (America/Sao_Paulo)"]
+
+
+def test_csv_export_second_approval_in_its_own_columns(client, people, book):
+    adjustment_approve(adjustment_id=book["big"].pk, approver=people["approver"], comment="fine")
+    as_user(client, people["auditor"])
+    big = next(r for r in read_csv(client.get(EXPORT)) if int(r["Id"]) == book["big"].pk)
+    first, second = book["big"].approvals.order_by("created_at", "id")
+    assert (big["Approver 1"], big["Approval comment 1"]) == ("approver2", "checked, ok")
+    assert big["Approved at 1 (UTC)"] == first.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert (big["Approver 2"], big["Approval comment 2"]) == ("approver", "fine")
+    assert big["Approved at 2 (UTC)"] == second.created_at.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_csv_export_respects_the_lists_filters_and_is_audited(client, people, book):
@@ -178,10 +208,11 @@ def test_csv_export_respects_the_lists_filters_and_is_audited(client, people, bo
     params = {"account_type": "points", "created_at_from": (today - timedelta(days=4)).isoformat(),
               "o": "1"}
     rows = read_csv(client.get(EXPORT, params))
-    assert sorted(int(r["id"]) for r in rows) == sorted([book["debit"].pk, book["big"].pk])
+    assert sorted(int(r["Id"]) for r in rows) == sorted([book["debit"].pk, book["big"].pk])
     entry = AuditEntry.objects.get(action="csv_exported")
     assert entry.actor == people["auditor"] and entry.ip_address == "127.0.0.1"
-    assert entry.data == {"export": "adjustments", "rows": 2, "filters": params}
+    assert entry.data == {"export": "adjustments", "filters": params,
+                          "query": urlencode(params)}
 
 
 def test_export_button_carries_the_filters(client, people, book):
@@ -191,17 +222,17 @@ def test_export_button_carries_the_filters(client, people, book):
 
 
 def test_export_streams_in_chunks(client, people, member, monkeypatch):
-    monkeypatch.setattr("loyalty_backoffice.dashboard.rewards.adjustments.CSV_ROWS_PER_CHUNK", 2)
+    monkeypatch.setattr("loyalty_backoffice.dashboard.toolkit.csv_export.CSV_ROWS_PER_CHUNK", 2)
     for n in range(3):
         a = make_request(people["agent"], member, amount=f"{n + 1}.00")
         adjustment_cancel(adjustment_id=a.pk, maker=people["agent"])
     as_user(client, people["auditor"])
     response = client.get(EXPORT)
-    assert response.streaming
+    assert isinstance(response, StreamingHttpResponse)
     chunks = list(response.streaming_content)
     assert len(chunks) == 2  # header + 3 rows, two lines per chunk
-    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
-    assert len(rows) == 4 and rows[0][0] == "id"
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig"))))
+    assert len(rows) == 4 and rows[0][0] == "Id"
 
 
 @pytest.mark.parametrize("role", ["agent", "approver"])
