@@ -87,3 +87,9 @@ def test_bulk_csv_validates_and_submits_a_small_file():
     out = _suite("bench.bulk_csv", "--rows", "20", "--submit-rows", "5", "--concurrency", "2")
     assert "validation (preview):" in out and "processing (create+send):" in out, out[-3000:]
     assert "  OK" in out and "5 of 5 keys applied exactly once" in out, out[-3000:]
+
+
+def test_intake_profile_prints_the_cpu_of_each_kind_of_request():
+    out = _suite("bench.intake_profile", "--requests", "20", "--warmup", "5")
+    for kind in ("new", "copy", "baseline"):
+        assert f"  {kind:<9} " in out and "ratio to baseline" in out, out[-3000:]
