@@ -13,8 +13,7 @@ class StaffConfig(AppConfig):
         from staff.roles_sync import roles_sync_after_migrate
 
         user_locked_out.connect(lockout_audit, dispatch_uid="staff.lockout_audit")
-        # Django sends post_migrate once per app that has models, and this app has none: listen
-        # for auth's, whose permissions the roles are made of (the handler creates every app's
-        # permissions first, so the order of the apps does not matter).
+        # Listen for auth's post_migrate, whose permissions the roles are made of (the handler
+        # creates every app's permissions first, so the order of the apps does not matter).
         post_migrate.connect(roles_sync_after_migrate, sender=apps.get_app_config("auth"),
                              dispatch_uid="staff.roles_sync")

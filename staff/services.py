@@ -20,12 +20,14 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from kernel import permissions as perms
 from kernel.locks import lock_many, lock_one
 from kernel.roles import ROLES
 from rewards.audit import audit_record
 from rewards.models import AuditEntry
+from staff.models import UserPreference
 from staff.policies import (
     UserManagementError,
     email_available_check,
@@ -39,6 +41,7 @@ from staff.policies import (
     user_reactivate_check,
     user_roles_check,
 )
+from staff.selectors import language_choices
 
 User = get_user_model()
 Action = AuditEntry.Action
@@ -48,9 +51,9 @@ NAME_MAX_LENGTH = 150
 
 __all__ = [
     "UserManagementError", "login_lockout_clear", "login_lockout_record", "user_create",
-    "user_deactivate", "user_operator_change_record", "user_password_reset_send",
-    "user_password_set_record", "user_profile_update", "user_reactivate", "user_roles_set",
-    "user_snapshot",
+    "user_deactivate", "user_language_set", "user_operator_change_record",
+    "user_password_reset_send", "user_password_set_record", "user_profile_update",
+    "user_reactivate", "user_roles_set", "user_snapshot",
 ]
 
 
@@ -357,3 +360,19 @@ def login_lockout_clear(
         )
         attempt.delete()
     return len(attempts)
+
+
+# --- preferences --------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def user_language_set(*, user: AbstractUser, language: str) -> UserPreference:
+    """Record the language `user` reads their pages in: a code of settings.LANGUAGES, or "" for
+    LANGUAGE_CODE. Anyone may set their own; it changes nothing anyone else sees, so no audit."""
+    language = (language or "").strip().lower()
+    if language and language not in {code for code, _name in language_choices()}:
+        raise UserManagementError(
+            _("%(language)s is not a language of the back office.") % {"language": language})
+    preference, _created = UserPreference.objects.update_or_create(
+        user_id=user.pk, defaults={"language": language})
+    return preference
