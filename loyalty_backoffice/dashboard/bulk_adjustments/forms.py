@@ -1,11 +1,12 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class BulkUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="UTF-8 CSV with the columns pomelo_user_id or card_id, account_type, direction, "
-                  "amount, reason_code, reason_text. Nothing is kept until you confirm the preview.",
+        label=_("CSV file"),
+        help_text=_("UTF-8 CSV with the columns pomelo_user_id or card_id, account_type, direction, "
+                   "amount, reason_code, reason_text. Nothing is kept until you confirm the preview."),
     )
 
 
@@ -15,7 +16,7 @@ class BulkConfirmForm(forms.Form):
 
 class BulkReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Required.")
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Required."))
 
 
 class BulkCommentForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from rewards.models import ChainAnchor, ChainVerification
@@ -29,14 +30,14 @@ class ChainVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
               "ledger_accounts", "anchors_checked", "seconds", "problems_display"]
     readonly_fields = fields
 
-    @admin.display(description="first broken link")
+    @admin.display(description=_("first broken link"))
     def first_problem(self, obj: ChainVerification):
         if not obj.problems:
             return "—"
         first = obj.problems[0]
         return f"{first['chain']}, entry #{first['entry']}: {first['what']}"
 
-    @admin.display(description="broken links")
+    @admin.display(description=_("broken links"))
     def problems_display(self, obj: ChainVerification):
         if not obj.problems:
             return "none"
