@@ -5,15 +5,16 @@ from decimal import Decimal
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
 
 
 class Member(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        BLOCKED = "blocked", "Blocked"
-        CLOSED = "closed", "Closed"
+        ACTIVE = "active", _("Active")
+        BLOCKED = "blocked", _("Blocked")
+        CLOSED = "closed", _("Closed")
 
-    pomelo_user_id = models.CharField("Pomelo user id", max_length=64, unique=True)
+    pomelo_user_id = models.CharField(_("Pomelo user id"), max_length=64, unique=True)
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -36,11 +37,11 @@ class Card(models.Model):
     """A member's card. We keep Pomelo's card id and the last four digits, never the PAN."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        BLOCKED = "blocked", "Blocked"
-        DISABLED = "disabled", "Disabled"
+        ACTIVE = "active", _("Active")
+        BLOCKED = "blocked", _("Blocked")
+        DISABLED = "disabled", _("Disabled")
 
-    pomelo_card_id = models.CharField("Pomelo card id", max_length=64, unique=True)
+    pomelo_card_id = models.CharField(_("Pomelo card id"), max_length=64, unique=True)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="cards")
     last_four = models.CharField(
         max_length=4,
@@ -101,10 +102,10 @@ class BalanceSnapshot(models.Model):
         Card, on_delete=models.PROTECT, null=True, blank=True, related_name="balance_snapshots"
     )
     balances = models.JSONField(
-        default=dict, help_text="Pomelo's balance per account type, as decimal strings."
+        default=dict, help_text=_("Pomelo's balance per account type, as decimal strings.")
     )
     ledger_balances = models.JSONField(
-        default=dict, help_text="Our available balance per account type at the same moment."
+        default=dict, help_text=_("Our available balance per account type at the same moment.")
     )
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     raw_response = models.TextField(blank=True)

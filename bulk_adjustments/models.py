@@ -8,6 +8,7 @@ idempotency key, and follows the single-adjustment life from there.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Card, Member
 from rewards.models import Adjustment
@@ -19,12 +20,12 @@ class BatchTransitionError(Exception):
 
 class BulkBatch(models.Model):
     class State(models.TextChoices):
-        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        PENDING_APPROVAL = "pending_approval", _("Pending approval")
         # Approved: its rows are turned into adjustments and submitted by the worker.
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
 
     TRANSITIONS = {
         State.PENDING_APPROVAL: {State.APPROVED, State.REJECTED, State.CANCELLED, State.EXPIRED},
@@ -34,12 +35,12 @@ class BulkBatch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bulk_batches_made"
     )
     file_name = models.CharField(max_length=255)
-    file_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the uploaded file.")
+    file_sha256 = models.CharField(max_length=64, help_text=_("SHA-256 of the uploaded file."))
     file_size = models.PositiveIntegerField()
-    row_count = models.PositiveIntegerField(help_text="Data lines in the file.")
+    row_count = models.PositiveIntegerField(help_text=_("Data lines in the file."))
     valid_count = models.PositiveIntegerField()
     totals = models.JSONField(
-        default=dict, help_text="Valid rows' count and sum per account type and direction."
+        default=dict, help_text=_("Valid rows' count and sum per account type and direction.")
     )
     state = models.CharField(
         max_length=20, choices=State.choices, default=State.PENDING_APPROVAL, db_index=True
@@ -50,17 +51,17 @@ class BulkBatch(models.Model):
     expires_at = models.DateTimeField()
     approved_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When it was rejected, cancelled or expired."
+        null=True, blank=True, help_text=_("When it was rejected, cancelled or expired.")
     )
     processing_started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the worker last finished a pass over its rows."
+        null=True, blank=True, help_text=_("When the worker last finished a pass over its rows.")
     )
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "bulk batch"
-        verbose_name_plural = "bulk batches"
+        verbose_name = _("bulk batch")
+        verbose_name_plural = _("bulk batches")
         constraints = [
             # A double-click on Confirm (or two tabs) must not queue the same file twice.
             models.UniqueConstraint(
@@ -116,7 +117,7 @@ class BulkApproval(models.Model):
 
 class BulkRow(models.Model):
     batch = models.ForeignKey(BulkBatch, on_delete=models.PROTECT, related_name="rows")
-    line = models.PositiveIntegerField(help_text="Line number in the file (the header is line 1).")
+    line = models.PositiveIntegerField(help_text=_("Line number in the file (the header is line 1)."))
     # The cells as uploaded, for the result file.
     pomelo_user_id = models.CharField(max_length=64, blank=True)
     pomelo_card_id = models.CharField(max_length=64, blank=True)

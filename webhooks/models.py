@@ -2,19 +2,20 @@
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rewards.models import NotificationKind
 
 
 class Delivery(models.Model):
     class Outcome(models.TextChoices):
-        RECEIVED = "received", "Received, not yet applied"
-        PROCESSED = "processed", "Processed"
-        FLAGGED = "flagged", "Kept for review, no money moved"
-        DUPLICATE = "duplicate", "Duplicate"
-        KEY_REUSED = "key_reused", "Same key, different body"
-        REJECTED = "rejected", "Rejected"
-        FAILED = "failed", "Failed"
+        RECEIVED = "received", _("Received, not yet applied")
+        PROCESSED = "processed", _("Processed")
+        FLAGGED = "flagged", _("Kept for review, no money moved")
+        DUPLICATE = "duplicate", _("Duplicate")
+        KEY_REUSED = "key_reused", _("Same key, different body")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed")
 
     # Outcomes that claim a notification: a second delivery with the same key is a duplicate
     # (same body) or a key reuse (another body). The intake's INSERT is the claim, so a
@@ -28,7 +29,7 @@ class Delivery(models.Model):
     # to it.
     kind = models.CharField(max_length=16, choices=NotificationKind.choices, blank=True)
     endpoint = models.CharField(max_length=300)
-    headers = models.JSONField(default=dict, help_text="Request headers, secrets removed.")
+    headers = models.JSONField(default=dict, help_text=_("Request headers, secrets removed."))
     # The bytes as they arrived (NUL bytes, invalid UTF-8 and all): the signature covers them,
     # and a reprocessing reads them again.
     body = models.BinaryField(blank=True, default=b"")
@@ -39,10 +40,10 @@ class Delivery(models.Model):
     idempotency_key = models.CharField(max_length=200, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    detail = models.TextField(blank=True, help_text="What processing did, or why it did not.")
+    detail = models.TextField(blank=True, help_text=_("What processing did, or why it did not."))
     review = models.CharField(
         max_length=500, blank=True,
-        help_text="Why a person should look at this delivery; empty when nobody needs to.",
+        help_text=_("Why a person should look at this delivery; empty when nobody needs to."),
     )
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -53,7 +54,7 @@ class Delivery(models.Model):
     retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name_plural = "deliveries"
+        verbose_name_plural = _("deliveries")
         permissions = [("reprocess_delivery", "Can reprocess a failed or flagged delivery")]
         ordering = ["-received_at", "-id"]
         constraints = [

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Card, Member
 
@@ -32,30 +33,30 @@ class AdjustmentQuerySet(models.QuerySet):
 
 class Adjustment(models.Model):
     class State(models.TextChoices):
-        PENDING_APPROVAL = "pending_approval", "Pending approval"
-        APPROVED = "approved", "Approved"
-        SUBMITTING = "submitting", "Submitting to Pomelo"
+        PENDING_APPROVAL = "pending_approval", _("Pending approval")
+        APPROVED = "approved", _("Approved")
+        SUBMITTING = "submitting", _("Submitting to Pomelo")
         # Sent, but Pomelo's answer is not known and the idempotency window has passed: a person
         # re-sends it or closes it as applied or not applied.
-        OUTCOME_UNKNOWN = "outcome_unknown", "Outcome unknown"
-        SUCCEEDED = "succeeded", "Succeeded"
+        OUTCOME_UNKNOWN = "outcome_unknown", _("Outcome unknown")
+        SUCCEEDED = "succeeded", _("Succeeded")
         # Final: Pomelo refused it (or a person closed it as not applied). Nothing was applied.
-        FAILED = "failed", "Failed"
-        REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
+        FAILED = "failed", _("Failed")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
 
     class Direction(models.TextChoices):
-        CREDIT = "credit", "Credit (mint)"
-        DEBIT = "debit", "Debit (burn)"
+        CREDIT = "credit", _("Credit (mint)")
+        DEBIT = "debit", _("Debit (burn)")
 
     class ReasonCode(models.TextChoices):
-        GOODWILL = "goodwill", "Goodwill"
-        CORRECTION = "correction", "Correction"
-        DISPUTE = "dispute", "Dispute"
-        FRAUD = "fraud", "Fraud"
-        MIGRATION = "migration", "Migration"
-        OTHER = "other", "Other"
+        GOODWILL = "goodwill", _("Goodwill")
+        CORRECTION = "correction", _("Correction")
+        DISPUTE = "dispute", _("Dispute")
+        FRAUD = "fraud", _("Fraud")
+        MIGRATION = "migration", _("Migration")
+        OTHER = "other", _("Other")
 
     OPEN_STATES = (State.PENDING_APPROVAL, State.APPROVED, State.SUBMITTING, State.OUTCOME_UNKNOWN)
     TRANSITIONS = {
@@ -83,7 +84,7 @@ class Adjustment(models.Model):
     )
     approvals_required = models.PositiveSmallIntegerField(default=1)
     balance_override = models.BooleanField(
-        default=False, help_text="An approver allowed a debit above the available balance."
+        default=False, help_text=_("An approver allowed a debit above the available balance.")
     )
     idempotency_key = models.CharField(max_length=64, unique=True, default=idempotency_key_new)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -92,14 +93,14 @@ class Adjustment(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     first_sent_at = models.DateTimeField(
         null=True, blank=True,
-        help_text="When the first attempt was claimed; the idempotency window counts from here.",
+        help_text=_("When the first attempt was claimed; the idempotency window counts from here."),
     )
     submitted_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the latest attempt was claimed."
+        null=True, blank=True, help_text=_("When the latest attempt was claimed.")
     )
     lease_expires_at = models.DateTimeField(
         null=True, blank=True,
-        help_text="If the latest attempt has recorded nothing by then, its worker is presumed dead.",
+        help_text=_("If the latest attempt has recorded nothing by then, its worker is presumed dead."),
     )
     completed_at = models.DateTimeField(null=True, blank=True)
     submit_attempts = models.PositiveIntegerField(default=0)
@@ -110,7 +111,7 @@ class Adjustment(models.Model):
     failure_reason = models.TextField(blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        help_text="The approver who closed an adjustment of unknown outcome as applied or not.",
+        help_text=_("The approver who closed an adjustment of unknown outcome as applied or not."),
     )
 
     objects = AdjustmentQuerySet.as_manager()

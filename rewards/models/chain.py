@@ -6,6 +6,7 @@ docs/audit-chain.md explains the chains; rewards/chain.py computes the hashes.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from kernel.append_only import AppendOnlyModel
 
@@ -36,9 +37,9 @@ class ChainAnchor(AppendOnlyModel):
     """
 
     class Reason(models.TextChoices):
-        DAILY = "daily", "Daily"
-        EXPORT = "export", "Finance export"
-        MANUAL = "manual", "On request"
+        DAILY = "daily", _("Daily")
+        EXPORT = "export", _("Finance export")
+        MANUAL = "manual", _("On request")
 
     reason = models.CharField(max_length=16, choices=Reason.choices)
     created_by = models.ForeignKey(
@@ -48,12 +49,12 @@ class ChainAnchor(AppendOnlyModel):
     audit_entry_id = models.BigIntegerField(null=True, blank=True)
     audit_hash = models.CharField(max_length=64)
     audit_length = models.BigIntegerField()
-    ledger_accounts = models.BigIntegerField(help_text="Reward accounts with ledger entries.")
+    ledger_accounts = models.BigIntegerField(help_text=_("Reward accounts with ledger entries."))
     ledger_heads_recorded = models.BigIntegerField(
-        help_text="Account heads recorded with this anchor: those moved since the last one."
+        help_text=_("Account heads recorded with this anchor: those moved since the last one.")
     )
     digest = models.CharField(
-        max_length=64, help_text="SHA-256 over the audit head and every account's ledger head."
+        max_length=64, help_text=_("SHA-256 over the audit head and every account's ledger head.")
     )
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -83,14 +84,14 @@ class ChainVerification(models.Model):
 
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    sound = models.BooleanField(null=True, help_text="Empty while the check runs.")
+    sound = models.BooleanField(null=True, help_text=_("Empty while the check runs."))
     audit_entries = models.BigIntegerField(default=0)
     ledger_entries = models.BigIntegerField(default=0)
     ledger_accounts = models.BigIntegerField(default=0)
     anchors_checked = models.BigIntegerField(default=0)
     problems = models.JSONField(
         default=list, blank=True,
-        help_text="The first broken link of each chain: entry, expected and found hash.",
+        help_text=_("The first broken link of each chain: entry, expected and found hash."),
     )
     seconds = models.FloatField(null=True, blank=True)
 

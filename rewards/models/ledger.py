@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Card, RewardAccount
 from kernel.append_only import AppendOnlyModel
@@ -13,20 +14,20 @@ from kernel.append_only import AppendOnlyModel
 class NotificationKind(models.TextChoices):
     """Pomelo's three loyalty notifications."""
 
-    PENDING = "pending", "Pending reward"
-    CONFIRMATION = "confirmation", "Reward confirmation"
-    CANCELLATION = "cancellation", "Reward cancellation"
+    PENDING = "pending", _("Pending reward")
+    CONFIRMATION = "confirmation", _("Reward confirmation")
+    CANCELLATION = "cancellation", _("Reward cancellation")
 
 
 class RewardEvent(models.Model):
     """One reward: a card transaction × account type. Its state follows the README's lifecycle table."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CONFIRMED = "confirmed", "Confirmed"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Pending")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
 
-    transaction_id = models.CharField("Pomelo transaction id", max_length=64)
+    transaction_id = models.CharField(_("Pomelo transaction id"), max_length=64)
     account_type = models.CharField(max_length=32)
     # Empty only for a cancellation tombstone that arrived without a user id before the rest
     # of its reward: the first pending or confirmation of the reward fills it in.
@@ -69,8 +70,8 @@ class LedgerEntry(AppendOnlyModel):
     """An immutable movement of one bucket of one reward account. Corrections are new rows."""
 
     class Bucket(models.TextChoices):
-        PENDING = "pending", "Pending"
-        AVAILABLE = "available", "Available"
+        PENDING = "pending", _("Pending")
+        AVAILABLE = "available", _("Available")
 
     account = models.ForeignKey(RewardAccount, on_delete=models.PROTECT, related_name="entries")
     bucket = models.CharField(max_length=16, choices=Bucket.choices)
@@ -89,7 +90,7 @@ class LedgerEntry(AppendOnlyModel):
     entry_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
 
     class Meta:
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = _("ledger entries")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["account", "bucket"]),

@@ -3,15 +3,16 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Member, RewardAccount
 
 
 class ReconciliationRun(models.Model):
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        FINISHED = "finished", "Finished"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Failed")
 
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -23,12 +24,12 @@ class ReconciliationRun(models.Model):
     accounts_drifting = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     adjustments_unsettled = models.PositiveIntegerField(
-        default=0, help_text="Adjustments sent to Pomelo whose outcome we have not recorded."
+        default=0, help_text=_("Adjustments sent to Pomelo whose outcome we have not recorded.")
     )
     unsettled_adjustments = models.JSONField(
         default=list, blank=True,
-        help_text="Those adjustments as they stood during the run: their Pomelo outcome may be "
-                  "part of the drift.",
+        help_text=_("Those adjustments as they stood during the run: their Pomelo outcome may be "
+                    "part of the drift."),
     )
 
     class Meta:
@@ -55,7 +56,7 @@ class ReconciliationResult(models.Model):
     difference = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     drifting = models.BooleanField(default=False, db_index=True)
     error = models.TextField(blank=True)
-    note = models.TextField(blank=True, help_text="E.g. an adjustment of unknown outcome here.")
+    note = models.TextField(blank=True, help_text=_("E.g. an adjustment of unknown outcome here."))
     checked_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

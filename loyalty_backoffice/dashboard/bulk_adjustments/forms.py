@@ -15,7 +15,7 @@ class BulkConfirmForm(forms.Form):
 
 
 class BulkReviewForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Required."))
 
 

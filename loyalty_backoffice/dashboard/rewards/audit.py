@@ -77,7 +77,7 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, ModelAdmin):
         if obj.from_state == obj.to_state:
             return label(obj.to_state) if obj.to_state else ""
         if not obj.from_state:
-            return f"New: {label(obj.to_state)}"
+            return _("New: %(state)s") % {"state": label(obj.to_state)}
         return f"{label(obj.from_state)} → {label(obj.to_state) if obj.to_state else '—'}"
 
     @admin.display(description=_("comment"))

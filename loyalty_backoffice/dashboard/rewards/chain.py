@@ -35,14 +35,16 @@ class ChainVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not obj.problems:
             return "—"
         first = obj.problems[0]
-        return f"{first['chain']}, entry #{first['entry']}: {first['what']}"
+        return _("%(chain)s, entry #%(entry)s: %(what)s") % {
+            "chain": first["chain"], "entry": first["entry"], "what": first["what"]}
 
     @admin.display(description=_("broken links"))
     def problems_display(self, obj: ChainVerification):
         if not obj.problems:
-            return "none"
+            return _("none")
         return format_html("<ul>{}</ul>", format_html_join(
-            "", "<li>{}, entry #{}: {}; expected <code>{}</code>, found <code>{}</code></li>",
-            ((p["chain"], p["entry"], p["what"], p["expected"], p["found"])
+            "", "<li>{}, {} #{}: {}; {} <code>{}</code>, {} <code>{}</code></li>",
+            ((p["chain"], _("entry"), p["entry"], p["what"], _("expected"), p["expected"], _("found"),
+              p["found"])
              for p in obj.problems),
         ))
