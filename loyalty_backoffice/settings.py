@@ -181,8 +181,8 @@ from django.urls import reverse_lazy  # noqa: E402
 from loyalty_backoffice.dashboard.navigation import sidebar_navigation  # noqa: E402
 
 UNFOLD = {
-    "SITE_TITLE": "Loyalty back office",
-    "SITE_HEADER": "Loyalty back office",
+    "SITE_TITLE": _("Loyalty back office"),
+    "SITE_HEADER": _("Loyalty back office"),
     "SITE_SYMBOL": "loyalty",
     "SITE_URL": "/admin/",
     "SHOW_HISTORY": False,
