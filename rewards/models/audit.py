@@ -54,30 +54,37 @@ class AuditEntry(AppendOnlyModel):
         BULK_ROWS_RETRIED = "bulk_rows_retried", _("Bulk batch's failed rows retried")
         BULK_RESULT_EXPORTED = "bulk_result_exported", _("Bulk batch result downloaded")
 
-    action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
+    action = models.CharField(max_length=32, choices=Action.choices, db_index=True, verbose_name=_("action"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", help_text=_("Empty for the system (background tasks)."),
+        related_name="+", help_text=_("Empty for the system (background tasks)."), verbose_name=_("actor"),
     )
-    actor_name = models.CharField(max_length=150, help_text=_("Kept even if the user is renamed."))
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150, help_text=_("Kept even if the user is renamed."),
+        verbose_name=_("actor name"))
+    ip_address = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("ip address"))
     adjustment = models.ForeignKey(
-        Adjustment, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+        Adjustment, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries",
+            verbose_name=_("adjustment")
     )
     member = models.ForeignKey(
-        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries",
+            verbose_name=_("member")
     )
-    from_state = models.CharField(max_length=20, blank=True)
-    to_state = models.CharField(max_length=20, blank=True)
-    comment = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True, help_text=_("Details; secrets removed."))
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    from_state = models.CharField(max_length=20, blank=True, verbose_name=_("from state"))
+    to_state = models.CharField(max_length=20, blank=True, verbose_name=_("to state"))
+    comment = models.TextField(blank=True, verbose_name=_("comment"))
+    data = models.JSONField(default=dict, blank=True, help_text=_("Details; secrets removed."),
+        verbose_name=_("data"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("created at"))
     # The chain (docs/audit-chain.md): the previous entry's hash, and SHA-256 over this
     # entry's canonical encoding with it. Set when the entry is written (rewards.audit).
-    prev_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
-    entry_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
+    prev_hash = models.CharField(max_length=64, default="", db_default="", editable=False,
+        verbose_name=_("prev hash"))
+    entry_hash = models.CharField(max_length=64, default="", db_default="", editable=False,
+        verbose_name=_("entry hash"))
 
     class Meta:
+        verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["adjustment", "created_at"])]
