@@ -16,8 +16,10 @@ class BulkConfirmForm(forms.Form):
 
 class BulkReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Required."))
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text=_("Required."))
 
 
 class BulkCommentForm(forms.Form):
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}),
+                              required=False)

@@ -38,14 +38,16 @@ class AdjustmentRequestForm(forms.Form):
     """
 
     card = MemberCardField(
-        queryset=Card.objects.none(), required=False, empty_label=_("— choose a card —"),
+        label=_("Card"), queryset=Card.objects.none(), required=False,
+        empty_label=_("— choose a card —"),
         help_text=_("Pomelo moves balances by card."),
     )
-    account_type = forms.ChoiceField()
+    account_type = forms.ChoiceField(label=_("Account type"))
     # Typed in the staff member's own format (1,000.50 or 1.000,50); positivity is the
     # service's rule, worded once.
-    amount = AmountField(min_value=None, help_text=_("Positive, at most two decimals."))
-    reason_code = forms.ChoiceField(choices=[("", _("— choose a reason —")), *Adjustment.ReasonCode.choices])
+    amount = AmountField(label=_("Amount"), min_value=None, help_text=_("Positive, at most two decimals."))
+    reason_code = forms.ChoiceField(label=_("Reason code"),
+                                    choices=[("", _("— choose a reason —")), *Adjustment.ReasonCode.choices])
     reason_text = forms.CharField(
         label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text=_("What happened and why the member should get this; the approver reads it."),
@@ -85,7 +87,7 @@ class AdjustmentReviewForm(forms.Form):
 
     decision = forms.ChoiceField(choices=DECISIONS, widget=forms.HiddenInput)
     comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         error_messages={"required": _("A comment is required to approve or reject an adjustment.")},
         help_text=_("Required. Kept in the audit trail."),
     )
@@ -113,7 +115,7 @@ class AdjustmentOutcomeForm(forms.Form):
 
     decision = forms.ChoiceField(choices=DECISIONS, widget=forms.HiddenInput)
     comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         error_messages={"required": _("A comment is required: say what the balance at Pomelo showed.")},
         help_text=_("Required. Say what the balance at Pomelo showed; kept in the audit trail."),
     )
@@ -123,7 +125,7 @@ class AdjustmentCommentForm(forms.Form):
     """Cancel and resume: a confirmation with an optional comment for the audit trail."""
 
     comment = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         help_text=_("Optional. Kept in the audit trail."),
     )
 
