@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from bulk_adjustments.csv_file import COLUMNS
 from bulk_adjustments.models import BulkBatch, BulkRow
@@ -23,13 +24,13 @@ class Outcome:
     FAILED = "failed"
     OUTCOME_UNKNOWN = "outcome_unknown"
     LABELS = {
-        INVALID: "Invalid (not requested)",
-        WAITING: "Waiting",
-        NOT_CREATED: "Not created",
-        IN_PROGRESS: "In progress",
-        SUCCEEDED: "Succeeded",
-        FAILED: "Failed",
-        OUTCOME_UNKNOWN: "Outcome unknown (an approver decides on the adjustment's page)",
+        INVALID: _("Invalid (not requested)"),
+        WAITING: _("Waiting"),
+        NOT_CREATED: _("Not created"),
+        IN_PROGRESS: _("In progress"),
+        SUCCEEDED: _("Succeeded"),
+        FAILED: _("Failed"),
+        OUTCOME_UNKNOWN: _("Outcome unknown (an approver decides on the adjustment's page)"),
     }
     # Final for the batch's pass; the failed ones can be retried.
     RETRYABLE = (NOT_CREATED, FAILED)

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from bulk_adjustments.csv_file import BulkFileError, csv_rows_read
 from bulk_adjustments.models import BulkApproval, BulkBatch, BulkRow
@@ -52,7 +53,7 @@ def _audit(*, action: str, actor, batch: BulkBatch | None, ip_address=None, from
 
 def _maker_check(maker: AbstractBaseUser) -> None:
     if not (maker.has_perm(perms.ADD_BULK_BATCH) and maker.has_perm(perms.ADD_ADJUSTMENT)):
-        raise BulkBatchError("You do not have permission to upload bulk adjustments.")
+        raise BulkBatchError(gettext("You do not have permission to upload bulk adjustments."))
 
 
 def bulk_file_preview(
@@ -88,11 +89,12 @@ def bulk_batch_create(
     preview = preview_build(file_name=file_name, content=content, rows=csv_rows_read(content))
     if preview.digest != previewed_digest:
         raise BulkBatchError(
-            "The rows' checks changed since the preview (a balance, a card or an open request "
-            "changed). Review the new preview and confirm again."
+            gettext(
+                "The rows' checks changed since the preview (a balance, a card or an open "
+                "request changed). Review the new preview and confirm again.")
         )
     if not preview.valid_rows:
-        raise BulkBatchError("No row is valid; there is nothing to request.")
+        raise BulkBatchError(gettext("No row is valid; there is nothing to request."))
     now = timezone.now()
     try:
         return _batch_insert(maker=maker, preview=preview, now=now, ip_address=ip_address)
@@ -145,7 +147,8 @@ def _locked(batch_id: int) -> BulkBatch:
     try:
         return BulkBatch.objects.select_for_update(of=("self",)).get(pk=batch_id)
     except BulkBatch.DoesNotExist:
-        raise BulkBatchError(f"Batch #{batch_id} does not exist.") from None
+        raise BulkBatchError(gettext(
+            "Batch #%(batch_id)s does not exist.") % {"batch_id": batch_id}) from None
 
 
 def _transition(batch: BulkBatch, new_state: str, *, actor, ip_address, action, comment="",
@@ -168,16 +171,25 @@ def _expire_if_overdue(batch: BulkBatch, *, now) -> bool:
 
 def _checker_validate(batch: BulkBatch, *, approver, comment: str, verb: str) -> str:
     if not approver.has_perm(perms.APPROVE_BULK_BATCH):
-        raise BulkBatchError(f"You do not have permission to {verb} bulk batches.")
+        raise BulkBatchError(gettext("You do not have permission to %(verb)s bulk batches.") % {
+            "verb": verb,
+        })
     if batch.maker_id == approver.pk:
-        raise BulkBatchError(f"You uploaded batch #{batch.pk}; you cannot {verb} it.")
+        raise BulkBatchError(gettext("You uploaded batch #%(pk)s; you cannot %(verb)s it.") % {
+            "pk": batch.pk,
+            "verb": verb,
+        })
     comment = (comment or "").strip()
     if not comment:
-        raise BulkBatchError(f"A comment is required to {verb} a batch.")
+        raise BulkBatchError(gettext("A comment is required to %(verb)s a batch.") % {"verb": verb})
     if batch.state != State.PENDING_APPROVAL:
         raise BulkBatchError(
-            f"Batch #{batch.pk} is {batch.get_state_display().lower()}; only a batch pending "
-            f"approval can be {verb}d."
+            gettext(
+                "Batch #%(pk)s is %(state)s; only a batch pending approval can be %(verb)sd.") % {
+                "pk": batch.pk,
+                "state": batch.get_state_display().lower(),
+                "verb": verb,
+            }
         )
     return comment
 
@@ -200,7 +212,10 @@ def bulk_batch_approve(
             comment = _checker_validate(batch, approver=approver, comment=comment, verb="approve")
             if batch.approvals.filter(approver=approver).exists():
                 raise BulkBatchError(
-                    f"You already approved batch #{batch.pk}; a different approver is needed."
+                    gettext(
+                        "You already approved batch #%(pk)s; a different approver is needed.") % {
+                        "pk": batch.pk,
+                    }
                 )
             BulkApproval.objects.create(batch=batch, approver=approver, comment=comment)
             given = batch.approvals.count()
@@ -217,7 +232,9 @@ def bulk_batch_approve(
                 _enqueue_processing(batch)
     if expired:
         # Outside the block so the expiry commits; the approval is refused.
-        raise BulkBatchError(f"Batch #{batch_id} expired before it was approved.")
+        raise BulkBatchError(gettext("Batch #%(batch_id)s expired before it was approved.") % {
+            "batch_id": batch_id,
+        })
     return batch
 
 
@@ -240,11 +257,15 @@ def bulk_batch_cancel(
     with transaction.atomic(durable=True):
         batch = _locked(batch_id)
         if batch.maker_id != maker.pk:
-            raise BulkBatchError("Only the person who uploaded a batch can cancel it.")
+            raise BulkBatchError(gettext("Only the person who uploaded a batch can cancel it."))
         if batch.state != State.PENDING_APPROVAL:
             raise BulkBatchError(
-                f"Batch #{batch.pk} is {batch.get_state_display().lower()}; only a batch pending "
-                "approval can be cancelled."
+                gettext(
+                    "Batch #%(pk)s is %(state)s; only a batch pending approval can be "
+                    "cancelled.") % {
+                    "pk": batch.pk,
+                    "state": batch.get_state_display().lower(),
+                }
             )
         batch.completed_at = timezone.now()
         _transition(batch, State.CANCELLED, actor=maker, ip_address=ip_address,
@@ -269,8 +290,11 @@ def bulk_batch_expire_overdue(*, now=None) -> int:
 def _row_adjustment_create(*, row_id: int, batch: BulkBatch, approvals: list[BulkApproval]) -> None:
     """Make the row's adjustment, approved by the batch's approvers (each approval recorded on
     it by the single-adjustment service), or record why that was refused. Once per attempt: the
-    row's lock and its link to the adjustment see to it."""
-    with transaction.atomic(durable=True):
+    row's lock and its link to the adjustment see to it.
+
+    In LANGUAGE_CODE: a refusal is stored as the row's error and in the audit trail, whoever's
+    request happens to run the task."""
+    with translation.override(settings.LANGUAGE_CODE), transaction.atomic(durable=True):
         row = BulkRow.objects.select_for_update(of=("self",)).select_related("member", "card").get(pk=row_id)
         if not row.valid or row.adjustment_id is not None or row.error:
             return
@@ -383,20 +407,23 @@ def bulk_rows_retry(
     each (the failed one is final: Pomelo refused it, or it was closed as not applied). Rows
     that succeeded, or are still under way, are not touched. Returns the lines retried."""
     if not actor.has_perm(perms.RETRY_BULK_BATCH):
-        raise BulkBatchError("You do not have permission to retry a batch's rows.")
+        raise BulkBatchError(gettext("You do not have permission to retry a batch's rows."))
     with transaction.atomic(durable=True):
         batch = _locked(batch_id)
         if batch.state != State.APPROVED:
             raise BulkBatchError(
-                f"Batch #{batch.pk} is {batch.get_state_display().lower()}; only an approved "
-                "batch's rows are retried."
+                gettext(
+                    "Batch #%(pk)s is %(state)s; only an approved batch's rows are retried.") % {
+                    "pk": batch.pk,
+                    "state": batch.get_state_display().lower(),
+                }
             )
         rows = list(
             BulkRow.objects.select_for_update(of=("self",)).filter(batch=batch, valid=True)
             .filter(_retryable()).order_by("pk")
         )
         if not rows:
-            raise BulkBatchError(f"Batch #{batch.pk} has no failed rows to retry.")
+            raise BulkBatchError(gettext("Batch #%(pk)s has no failed rows to retry.") % {"pk": batch.pk})
         for row in rows:
             if row.adjustment_id is not None:
                 row.previous_adjustments = [*row.previous_adjustments, row.adjustment_id]
@@ -419,7 +446,7 @@ def bulk_result_export_record(
     *, batch: BulkBatch, actor: AbstractBaseUser, ip_address: str | None = None
 ) -> None:
     if not actor.has_perm(perms.EXPORT_BULK_BATCH):
-        raise BulkBatchError("You do not have permission to download a batch's result.")
+        raise BulkBatchError(gettext("You do not have permission to download a batch's result."))
     with transaction.atomic(durable=True):
         _audit(action=Action.BULK_RESULT_EXPORTED, actor=actor, batch=batch, ip_address=ip_address,
                data={"rows": batch.row_count})

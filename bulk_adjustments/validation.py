@@ -8,6 +8,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
+from django.utils import translation
+
 from accounts.models import Card, Member, RewardAccount
 from accounts.services import UnknownAccountType, account_type_validate
 from bulk_adjustments.csv_file import CsvRow
@@ -238,7 +241,10 @@ def preview_digest(checks: Iterable[RowCheck]) -> str:
 
 
 def preview_build(*, file_name: str, content: bytes, rows: list[CsvRow]) -> Preview:
-    checks = rows_validate(rows)
+    # The rows' errors are stored with the batch (and in its digest): in LANGUAGE_CODE, whoever
+    # uploads the file.
+    with translation.override(settings.LANGUAGE_CODE):
+        checks = rows_validate(rows)
     totals = totals_of(checks)
     return Preview(
         file_name=file_name, file_sha256=hashlib.sha256(content).hexdigest(), file_size=len(content),

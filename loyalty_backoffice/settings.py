@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,9 +65,14 @@ MIDDLEWARE = [
     # Right after the security headers: static files never touch sessions or the database.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session, before CommonMiddleware (as Django asks): the language of a request
+    # nobody is signed in for (the sign-in page) comes from the browser.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Once the user is known: the language they chose replaces the browser's.
+    "staff.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A maker's decided requests, shown once as messages on their next admin page.
     "loyalty_backoffice.dashboard.maker_messages.MakerNotificationMiddleware",
@@ -135,7 +141,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The language of anyone who has not chosen one (staff choose theirs under "Language" in the
+# user menu, staff.services.user_language_set).
 LANGUAGE_CODE = "en-us"
+LANGUAGES = [
+    ("en", _("English")),
+    ("es", _("Spanish")),
+    ("pt-br", _("Brazilian Portuguese")),
+]
+# Our catalogues: our own strings, and those of django-unfold's that staff see (unfold ships
+# none of its own; Django merges catalogues by message id).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # Times are stored in UTC and shown to staff in this zone, with the zone named beside them.
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 try:
@@ -162,16 +178,24 @@ STORAGES = {
 LOGIN_REDIRECT_URL = "admin:index"
 
 # --- The admin's theme (django-unfold) -------------------------------------------------------
+from django.urls import reverse_lazy  # noqa: E402
+
 from loyalty_backoffice.dashboard.navigation import sidebar_navigation  # noqa: E402
 
 UNFOLD = {
-    "SITE_TITLE": "Loyalty back office",
-    "SITE_HEADER": "Loyalty back office",
+    "SITE_TITLE": _("Loyalty back office"),
+    "SITE_HEADER": _("Loyalty back office"),
     "SITE_SYMBOL": "loyalty",
     "SITE_URL": "/admin/",
     "SHOW_HISTORY": False,
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_BACK_BUTTON": True,
+    # The user menu: each person picks the language of their pages (staff.services).
+    "ACCOUNT": {
+        "navigation": [
+            {"title": _("Language"), "link": reverse_lazy("admin:preferences")},
+        ],
+    },
     "BORDER_RADIUS": "6px",
     # Teal: calm, and distinct from the red and amber that mark problems.
     "COLORS": {

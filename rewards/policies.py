@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from kernel import permissions as perms
 from rewards.models import Adjustment
@@ -75,7 +76,10 @@ def negative_balance_allowed() -> bool:
 
 
 def _state_words(adjustment: Adjustment) -> str:
-    return f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}"
+    return gettext("Adjustment #%(pk)s is %(state)s") % {
+        "pk": adjustment.pk,
+        "state": adjustment.get_state_display().lower(),
+    }
 
 
 _PARTICIPLES = {"review": "reviewed", "approve": "approved", "reject": "rejected"}
@@ -94,16 +98,28 @@ def review_refusal(adjustment: Adjustment, *, user, now: datetime, already_appro
     that needs two comes from a different approver (`already_approved`: this user gave one)."""
     if not user.has_perm(perms.APPROVE_ADJUSTMENT):
         action = "approve or reject" if verb == "review" else verb
-        return f"You do not have permission to {action} adjustments."
+        return gettext("You do not have permission to %(action)s adjustments.") % {
+            "action": action,
+        }
     if adjustment.maker_id == user.pk:
-        return f"You requested adjustment #{adjustment.pk}; another approver must {verb} it."
+        return gettext("You requested adjustment #%(pk)s; another approver must %(verb)s it.") % {
+            "pk": adjustment.pk,
+            "verb": verb,
+        }
     if adjustment.state != State.PENDING_APPROVAL:
-        return (f"{_state_words(adjustment)}; only a request pending approval can be "
-                f"{_PARTICIPLES[verb]}.")
+        return (gettext("%(adjustment)s; only a request pending approval can be %(verb)s.") % {
+            "adjustment": _state_words(adjustment),
+            "verb": _PARTICIPLES[verb],
+        })
     if approval_deadline_passed(adjustment, now=now):
-        return f"Adjustment #{adjustment.pk} is past its approval deadline and will expire."
+        return gettext("Adjustment #%(pk)s is past its approval deadline and will expire.") % {
+            "pk": adjustment.pk,
+        }
     if already_approved:
-        return f"You already approved adjustment #{adjustment.pk}; a different approver is needed."
+        return gettext(
+            "You already approved adjustment #%(pk)s; a different approver is needed.") % {
+            "pk": adjustment.pk,
+        }
     return ""
 
 
@@ -113,9 +129,14 @@ def debit_refusal(adjustment: Adjustment, *, available: Decimal) -> str:
     if (adjustment.direction == Adjustment.Direction.DEBIT and adjustment.amount > available
             and not negative_balance_allowed()):
         return (
-            f"Debit of {adjustment.amount} exceeds the available {adjustment.account_type} "
-            f"balance, now {available}. Pomelo does not let a balance go below zero, so it would "
-            "refuse it. It cannot be approved; reject it. The maker can request a smaller debit."
+            gettext(
+                "Debit of %(amount)s exceeds the available %(account_type)s balance, now "
+                "%(available)s. Pomelo does not let a balance go below zero, so it would refuse"
+                " it. It cannot be approved; reject it. The maker can request a smaller debit.") % {
+                "amount": adjustment.amount,
+                "account_type": adjustment.account_type,
+                "available": available,
+            }
         )
     return ""
 
@@ -123,9 +144,11 @@ def debit_refusal(adjustment: Adjustment, *, available: Decimal) -> str:
 def cancel_refusal(adjustment: Adjustment, *, user) -> str:
     """Only the maker withdraws a request, and only while it waits for approval."""
     if adjustment.maker_id != user.pk:
-        return "Only the person who requested an adjustment can cancel it."
+        return gettext("Only the person who requested an adjustment can cancel it.")
     if adjustment.state != State.PENDING_APPROVAL:
-        return f"{_state_words(adjustment)}; only a request pending approval can be cancelled."
+        return gettext("%(adjustment)s; only a request pending approval can be cancelled.") % {
+            "adjustment": _state_words(adjustment),
+        }
     return ""
 
 
@@ -133,24 +156,34 @@ def resume_refusal(adjustment: Adjustment, *, user, now: datetime) -> str:
     """An approver (or a holder of the retry permission) has an overdue submission picked up
     now; never while an attempt still holds its lease."""
     if not (user.has_perm(perms.APPROVE_ADJUSTMENT) or user.has_perm(perms.RETRY_ADJUSTMENT)):
-        return "You do not have permission to resume adjustments."
+        return gettext("You do not have permission to resume adjustments.")
     if submission_overdue(adjustment, now=now):
         return ""
     if adjustment.state == State.SUBMITTING:
         lease = adjustment.lease_expires_at
         until = f"{lease:%Y-%m-%d %H:%M:%S} UTC" if lease else "—"
-        return (f"Adjustment #{adjustment.pk} is being sent to Pomelo; its attempt holds the "
-                f"lease until {until}. Resume it only after that.")
-    return f"{_state_words(adjustment)}; only a submission whose lease is over can be resumed."
+        return (gettext(
+            "Adjustment #%(pk)s is being sent to Pomelo; its attempt holds the lease until "
+            "%(until)s. Resume it only after that.") % {
+            "pk": adjustment.pk,
+            "until": until,
+        })
+    return gettext("%(adjustment)s; only a submission whose lease is over can be resumed.") % {
+        "adjustment": _state_words(adjustment),
+    }
 
 
 def decide_refusal(adjustment: Adjustment, *, user) -> str:
     """An approver other than the maker settles an adjustment whose outcome is unknown."""
     if not user.has_perm(perms.APPROVE_ADJUSTMENT):
-        return "You do not have permission to decide the outcome of adjustments."
+        return gettext("You do not have permission to decide the outcome of adjustments.")
     if adjustment.maker_id == user.pk:
-        return f"You requested adjustment #{adjustment.pk}; another approver must decide its outcome."
+        return gettext(
+            "You requested adjustment #%(pk)s; another approver must decide its outcome.") % {
+            "pk": adjustment.pk,
+        }
     if adjustment.state != State.OUTCOME_UNKNOWN:
-        return (f"{_state_words(adjustment)}; only an adjustment whose outcome is unknown can be "
-                "re-sent or closed.")
+        return (gettext(
+            "%(adjustment)s; only an adjustment whose outcome is unknown can be re-sent or "
+            "closed.") % {"adjustment": _state_words(adjustment)})
     return ""

@@ -1,10 +1,11 @@
 from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class StaffConfig(AppConfig):
     name = "staff"
-    verbose_name = "Staff accounts and sign-in"
+    verbose_name = _("Staff accounts and sign-in")
 
     def ready(self):
         from axes.signals import user_locked_out

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 
 from kernel import permissions as perms
 from kernel.errors import BackofficeError
@@ -30,11 +31,12 @@ def is_operator(user) -> bool:
 
 def user_manage_check(*, actor, target) -> None:
     if not actor.has_perm(perms.CHANGE_USER):
-        raise UserManagementError("You may not manage users.")
+        raise UserManagementError(gettext("You may not manage users."))
     if target.is_superuser and not is_operator(actor):
         raise UserManagementError(
-            f"{target.get_username()} is an operator's account (superuser): only an operator "
-            "can change it."
+            gettext(
+                "%(target)s is an operator's account (superuser): only an operator can change "
+                "it.") % {"target": target.get_username()}
         )
 
 
@@ -43,7 +45,10 @@ def roles_validate(roles: Iterable[str]) -> list[str]:
     unknown = [role for role in roles if role not in ROLES]
     if unknown:
         raise UserManagementError(
-            f"Unknown role {', '.join(map(repr, unknown))}; the roles are {', '.join(ROLES)}."
+            gettext("Unknown role %(unknown)s; the roles are %(roles)s.") % {
+                "unknown": ', '.join(map(repr, unknown)),
+                "roles": ', '.join(ROLES),
+            }
         )
     return roles
 
@@ -51,33 +56,40 @@ def roles_validate(roles: Iterable[str]) -> list[str]:
 def user_roles_check(*, actor, target, roles: Iterable[str]) -> list[str]:
     user_manage_check(actor=actor, target=target)
     if target.pk == actor.pk:
-        raise UserManagementError("You cannot change your own roles: ask another administrator.")
+        raise UserManagementError(gettext("You cannot change your own roles: ask another administrator."))
     return roles_validate(roles)
 
 
 def user_deactivate_check(*, actor, target) -> None:
     user_manage_check(actor=actor, target=target)
     if target.pk == actor.pk:
-        raise UserManagementError("You cannot deactivate your own account.")
+        raise UserManagementError(gettext("You cannot deactivate your own account."))
     if not target.is_active:
-        raise UserManagementError(f"{target.get_username()} is already deactivated.")
+        raise UserManagementError(gettext("%(target)s is already deactivated.") % {
+            "target": target.get_username(),
+        })
 
 
 def user_reactivate_check(*, actor, target) -> None:
     user_manage_check(actor=actor, target=target)
     if target.is_active:
-        raise UserManagementError(f"{target.get_username()} is already active.")
+        raise UserManagementError(gettext(
+            "%(target)s is already active.") % {"target": target.get_username()})
 
 
 def user_password_reset_check(*, actor, target) -> None:
     user_manage_check(actor=actor, target=target)
     if not target.is_active:
         raise UserManagementError(
-            f"{target.get_username()} is deactivated: reactivate the account first."
+            gettext("%(target)s is deactivated: reactivate the account first.") % {
+                "target": target.get_username(),
+            }
         )
     if not target.email:
         raise UserManagementError(
-            f"{target.get_username()} has no email address to send the link to."
+            gettext("%(target)s has no email address to send the link to.") % {
+                "target": target.get_username(),
+            }
         )
 
 
@@ -85,12 +97,12 @@ def email_normalize(email: str, *, required: bool) -> str:
     email = BaseUserManager.normalize_email((email or "").strip())
     if not email:
         if required:
-            raise UserManagementError("An email address is needed: the password link is sent there.")
+            raise UserManagementError(gettext("An email address is needed: the password link is sent there."))
         return ""
     try:
         validate_email(email)
     except ValidationError:
-        raise UserManagementError(f"{email!r} is not an email address.") from None
+        raise UserManagementError(gettext("%(email)r is not an email address.") % {"email": email}) from None
     return email
 
 
@@ -104,7 +116,8 @@ def email_available_check(*, email: str, user_id: int | None = None) -> None:
     if user_id is not None:
         others = others.exclude(pk=user_id)
     if others.exists():
-        raise UserManagementError(f"The email address {email} is already used by another account.")
+        raise UserManagementError(gettext(
+            "The email address %(email)s is already used by another account.") % {"email": email})
 
 
 def user_email_change_check(*, actor, target, email: str) -> None:
@@ -116,6 +129,7 @@ def user_email_change_check(*, actor, target, email: str) -> None:
         return
     if target.last_login is not None or target.has_usable_password():
         raise UserManagementError(
-            f"{target.get_username()} already uses this account: only an operator can change "
-            "its email address."
+            gettext(
+                "%(target)s already uses this account: only an operator can change its email "
+                "address.") % {"target": target.get_username()}
         )

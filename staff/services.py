@@ -20,12 +20,14 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from kernel import permissions as perms
 from kernel.locks import lock_many, lock_one
 from kernel.roles import ROLES
 from rewards.audit import audit_record
 from rewards.models import AuditEntry
+from staff.models import UserPreference
 from staff.policies import (
     UserManagementError,
     email_available_check,
@@ -39,6 +41,7 @@ from staff.policies import (
     user_reactivate_check,
     user_roles_check,
 )
+from staff.selectors import language_choices
 
 User = get_user_model()
 Action = AuditEntry.Action
@@ -48,9 +51,9 @@ NAME_MAX_LENGTH = 150
 
 __all__ = [
     "UserManagementError", "login_lockout_clear", "login_lockout_record", "user_create",
-    "user_deactivate", "user_operator_change_record", "user_password_reset_send",
-    "user_password_set_record", "user_profile_update", "user_reactivate", "user_roles_set",
-    "user_snapshot",
+    "user_deactivate", "user_language_set", "user_operator_change_record",
+    "user_password_reset_send", "user_password_set_record", "user_profile_update",
+    "user_reactivate", "user_roles_set", "user_snapshot",
 ]
 
 
@@ -95,13 +98,16 @@ def _locked_user(user_id: int) -> AbstractUser:
     try:
         return lock_one(User.objects, pk=user_id)
     except (User.DoesNotExist, ValueError, TypeError):
-        raise UserManagementError(f"User #{user_id} does not exist.") from None
+        raise UserManagementError(_("User #%(user_id)s does not exist.") % {"user_id": user_id}) from None
 
 
 def _name_validate(value: str, label: str) -> str:
     value = (value or "").strip()
     if len(value) > NAME_MAX_LENGTH:
-        raise UserManagementError(f"The {label} is longer than {NAME_MAX_LENGTH} characters.")
+        raise UserManagementError(_("The %(value)s is longer than %(NAME_MAX_LENGTH)s characters.") % {
+            "value": label,
+            "NAME_MAX_LENGTH": NAME_MAX_LENGTH,
+        })
     return value
 
 
@@ -113,9 +119,14 @@ def _saved(user: AbstractUser, **save_kwargs) -> None:
     except IntegrityError as exc:
         if EMAIL_UNIQUE_INDEX in str(exc):
             raise UserManagementError(
-                f"The email address {user.email} is already used by another account."
+                _(
+                    "The email address %(email)s is already used by another account.") % {
+                    "email": user.email,
+                }
             ) from None
-        raise UserManagementError(f"The username {user.get_username()} is already taken.") from None
+        raise UserManagementError(_("The username %(user)s is already taken.") % {
+            "user": user.get_username(),
+        }) from None
 
 
 def _role_groups_set(user: AbstractUser, roles: list[str]) -> None:
@@ -141,21 +152,23 @@ def user_create(
     """A new staff account with the given roles and no usable password: its owner sets one
     through the reset link (user_password_reset_send)."""
     if not actor.has_perm(perms.ADD_USER):
-        raise UserManagementError("You may not create users.")
+        raise UserManagementError(_("You may not create users."))
     username = (username or "").strip()
     if not username or len(username) > NAME_MAX_LENGTH:
-        raise UserManagementError(f"A username has 1 to {NAME_MAX_LENGTH} characters.")
+        raise UserManagementError(_("A username has 1 to %(NAME_MAX_LENGTH)s characters.") % {
+            "NAME_MAX_LENGTH": NAME_MAX_LENGTH,
+        })
     try:
         User.username_validator(username)
     except ValidationError as exc:
         raise UserManagementError(" ".join(exc.messages)) from None
     if User.objects.filter(username__iexact=username).exists():
-        raise UserManagementError(f"The username {username} is already taken.")
+        raise UserManagementError(_("The username %(username)s is already taken.") % {"username": username})
     email = email_normalize(email, required=True)
     email_available_check(email=email)
     roles = roles_validate(roles)
     if not roles:
-        raise UserManagementError("Give the account at least one role.")
+        raise UserManagementError(_("Give the account at least one role."))
     user = User(
         username=username, email=email, first_name=_name_validate(first_name, "first name"),
         last_name=_name_validate(last_name, "last name"), is_active=True, is_staff=True,
@@ -263,7 +276,10 @@ def user_password_reset_send(
             _record(action=Action.USER_PASSWORD_RESET_FAILED, actor=actor, user=user,
                     before=snapshot, after=snapshot, ip_address=ip_address,
                     comment=f"sending to {user.email} failed: {exc}")
-        raise UserManagementError(f"The link could not be sent to {user.email}: {exc}") from None
+        raise UserManagementError(_("The link could not be sent to %(email)s: %(value)s") % {
+            "email": user.email,
+            "value": exc,
+        }) from None
     return user
 
 
@@ -297,7 +313,7 @@ def user_operator_change_record(*, actor: AbstractUser, user_id: int, before: di
     """Audit what an operator changed with Django's full user forms (a new account when
     `before` is None); nothing when nothing changed."""
     if not is_operator(actor):
-        raise UserManagementError("Only an operator changes accounts through the full user form.")
+        raise UserManagementError(_("Only an operator changes accounts through the full user form."))
     user = User.objects.get(pk=user_id)
     after = user_snapshot(user)
     if before == after:
@@ -312,7 +328,7 @@ def user_password_set_record(
     *, actor: AbstractUser, user_id: int, ip_address: str | None = None,
 ) -> AuditEntry:
     if not is_operator(actor):
-        raise UserManagementError("Only an operator sets a password.")
+        raise UserManagementError(_("Only an operator sets a password."))
     user = User.objects.get(pk=user_id)
     snapshot = user_snapshot(user)
     return _record(action=Action.USER_PASSWORD_SET, actor=actor, user=user, before=snapshot,
@@ -345,7 +361,7 @@ def login_lockout_clear(
 ) -> int:
     """Unlock: remove the failed-attempt records of these username and address pairs."""
     if not actor.has_perm(perms.DELETE_ACCESS_ATTEMPT):
-        raise UserManagementError("You may not unlock sign-ins.")
+        raise UserManagementError(_("You may not unlock sign-ins."))
     attempts = lock_many(AccessAttempt.objects, attempt_ids)
     for attempt in attempts:
         audit_record(
@@ -357,3 +373,19 @@ def login_lockout_clear(
         )
         attempt.delete()
     return len(attempts)
+
+
+# --- preferences --------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def user_language_set(*, user: AbstractUser, language: str) -> UserPreference:
+    """Record the language `user` reads their pages in: a code of settings.LANGUAGES, or "" for
+    LANGUAGE_CODE. Anyone may set their own; it changes nothing anyone else sees, so no audit."""
+    language = (language or "").strip().lower()
+    if language and language not in {code for code, _name in language_choices()}:
+        raise UserManagementError(
+            _("%(language)s is not a language of the back office.") % {"language": language})
+    preference, _created = UserPreference.objects.update_or_create(
+        user_id=user.pk, defaults={"language": language})
+    return preference

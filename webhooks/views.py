@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.decorators import method_decorator
 from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.views.decorators.csrf import csrf_exempt
@@ -90,6 +91,12 @@ class LoyaltyNotificationView(APIView):
     http_method_names = ["post"]
 
     renderer_classes = [JSONRenderer]
+
+    def dispatch(self, request, *args, **kwargs):
+        # Pomelo's answers and what the inbox stores stay in English, whatever language the
+        # request asks for (the admin translates what it shows, never what is stored).
+        with translation.override(settings.LANGUAGE_CODE):
+            return super().dispatch(request, *args, **kwargs)
 
     def perform_content_negotiation(self, request, force=False):
         # Answer JSON whatever Accept says: a 406 would make Pomelo give up on a notification.

@@ -1,10 +1,14 @@
 """The admin site of the back office: Django's admin in django-unfold's theme, with every list
 guarded against bad input."""
 
+from functools import partial
+
 from django.contrib import admin
+from django.urls import path
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.sites import UnfoldAdminSite
 
+from loyalty_backoffice.dashboard.staff.preferences import preferences_view
 from loyalty_backoffice.dashboard.toolkit.list_guard import ListQueryGuardMixin
 
 
@@ -31,3 +35,11 @@ class BackOfficeAdminSite(UnfoldAdminSite):
 
     def register(self, model_or_iterable, admin_class=None, **options):
         super().register(model_or_iterable, _guarded(admin_class or admin.ModelAdmin), **options)
+
+    def get_urls(self):
+        # Each person's own preferences (the user menu's "Language"): any signed-in staff member.
+        return [
+            path("preferences/", self.admin_view(partial(preferences_view, site=self)),
+                 name="preferences"),
+            *super().get_urls(),
+        ]

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Card, Member
 
@@ -32,30 +33,30 @@ class AdjustmentQuerySet(models.QuerySet):
 
 class Adjustment(models.Model):
     class State(models.TextChoices):
-        PENDING_APPROVAL = "pending_approval", "Pending approval"
-        APPROVED = "approved", "Approved"
-        SUBMITTING = "submitting", "Submitting to Pomelo"
+        PENDING_APPROVAL = "pending_approval", _("Pending approval")
+        APPROVED = "approved", _("Approved")
+        SUBMITTING = "submitting", _("Submitting to Pomelo")
         # Sent, but Pomelo's answer is not known and the idempotency window has passed: a person
         # re-sends it or closes it as applied or not applied.
-        OUTCOME_UNKNOWN = "outcome_unknown", "Outcome unknown"
-        SUCCEEDED = "succeeded", "Succeeded"
+        OUTCOME_UNKNOWN = "outcome_unknown", _("Outcome unknown")
+        SUCCEEDED = "succeeded", _("Succeeded")
         # Final: Pomelo refused it (or a person closed it as not applied). Nothing was applied.
-        FAILED = "failed", "Failed"
-        REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
+        FAILED = "failed", _("Failed")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
 
     class Direction(models.TextChoices):
-        CREDIT = "credit", "Credit (mint)"
-        DEBIT = "debit", "Debit (burn)"
+        CREDIT = "credit", _("Credit (mint)")
+        DEBIT = "debit", _("Debit (burn)")
 
     class ReasonCode(models.TextChoices):
-        GOODWILL = "goodwill", "Goodwill"
-        CORRECTION = "correction", "Correction"
-        DISPUTE = "dispute", "Dispute"
-        FRAUD = "fraud", "Fraud"
-        MIGRATION = "migration", "Migration"
-        OTHER = "other", "Other"
+        GOODWILL = "goodwill", _("Goodwill")
+        CORRECTION = "correction", _("Correction")
+        DISPUTE = "dispute", _("Dispute")
+        FRAUD = "fraud", _("Fraud")
+        MIGRATION = "migration", _("Migration")
+        OTHER = "other", _("Other")
 
     OPEN_STATES = (State.PENDING_APPROVAL, State.APPROVED, State.SUBMITTING, State.OUTCOME_UNKNOWN)
     TRANSITIONS = {
@@ -66,56 +67,70 @@ class Adjustment(models.Model):
         State.OUTCOME_UNKNOWN: {State.APPROVED, State.SUCCEEDED, State.FAILED},
     }
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="adjustments")
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="adjustments")
-    account_type = models.CharField(max_length=32)
-    direction = models.CharField(max_length=8, choices=Direction.choices)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="adjustments",
+        verbose_name=_("member"))
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="adjustments",
+        verbose_name=_("card"))
+    account_type = models.CharField(max_length=32, verbose_name=_("account type"))
+    direction = models.CharField(max_length=8, choices=Direction.choices, verbose_name=_("direction"))
     amount = models.DecimalField(
-        max_digits=18, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+        max_digits=18, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))],
+            verbose_name=_("amount")
     )
-    reason_code = models.CharField(max_length=16, choices=ReasonCode.choices)
-    reason_text = models.TextField()
+    reason_code = models.CharField(max_length=16, choices=ReasonCode.choices, verbose_name=_("reason code"))
+    reason_text = models.TextField(verbose_name=_("reason text"))
     maker = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="adjustments_made"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="adjustments_made",
+            verbose_name=_("maker")
     )
     state = models.CharField(
-        max_length=20, choices=State.choices, default=State.PENDING_APPROVAL, db_index=True
+        max_length=20, choices=State.choices, default=State.PENDING_APPROVAL, db_index=True,
+            verbose_name=_("state")
     )
-    approvals_required = models.PositiveSmallIntegerField(default=1)
+    approvals_required = models.PositiveSmallIntegerField(default=1, verbose_name=_("approvals required"))
     balance_override = models.BooleanField(
-        default=False, help_text="An approver allowed a debit above the available balance."
+        default=False, help_text=_("An approver allowed a debit above the available balance."),
+            verbose_name=_("balance override")
     )
-    idempotency_key = models.CharField(max_length=64, unique=True, default=idempotency_key_new)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    expires_at = models.DateTimeField()
-    approved_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=64, unique=True, default=idempotency_key_new,
+        verbose_name=_("idempotency key"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    approved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("approved at"))
     first_sent_at = models.DateTimeField(
         null=True, blank=True,
-        help_text="When the first attempt was claimed; the idempotency window counts from here.",
+        help_text=_("When the first attempt was claimed; the idempotency window counts from here."),
+            verbose_name=_("first sent at"),
     )
     submitted_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the latest attempt was claimed."
+        null=True, blank=True, help_text=_("When the latest attempt was claimed."),
+            verbose_name=_("submitted at")
     )
     lease_expires_at = models.DateTimeField(
         null=True, blank=True,
-        help_text="If the latest attempt has recorded nothing by then, its worker is presumed dead.",
+        help_text=_("If the latest attempt has recorded nothing by then, its worker is presumed dead."),
+            verbose_name=_("lease expires at"),
     )
-    completed_at = models.DateTimeField(null=True, blank=True)
-    submit_attempts = models.PositiveIntegerField(default=0)
-    pomelo_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    pomelo_request = models.JSONField(null=True, blank=True)
-    pomelo_response = models.TextField(blank=True)
-    pomelo_reference = models.CharField(max_length=200, blank=True)
-    failure_reason = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
+    submit_attempts = models.PositiveIntegerField(default=0, verbose_name=_("submit attempts"))
+    pomelo_status_code = models.PositiveSmallIntegerField(null=True, blank=True,
+        verbose_name=_("pomelo status code"))
+    pomelo_request = models.JSONField(null=True, blank=True, verbose_name=_("pomelo request"))
+    pomelo_response = models.TextField(blank=True, verbose_name=_("pomelo response"))
+    pomelo_reference = models.CharField(max_length=200, blank=True, verbose_name=_("pomelo reference"))
+    failure_reason = models.TextField(blank=True, verbose_name=_("failure reason"))
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        help_text="The approver who closed an adjustment of unknown outcome as applied or not.",
+        help_text=_("The approver who closed an adjustment of unknown outcome as applied or not."),
+            verbose_name=_("resolved by"),
     )
 
     objects = AdjustmentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("adjustment")
+        verbose_name_plural = _("adjustments")
         ordering = ["-created_at", "-id"]
         permissions = [
             ("approve_adjustment", "Can approve or reject adjustments"),
@@ -184,14 +199,18 @@ class Adjustment(models.Model):
 
 
 class Approval(models.Model):
-    adjustment = models.ForeignKey(Adjustment, on_delete=models.PROTECT, related_name="approvals")
+    adjustment = models.ForeignKey(Adjustment, on_delete=models.PROTECT, related_name="approvals",
+        verbose_name=_("adjustment"))
     approver = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals_given"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals_given",
+            verbose_name=_("approver")
     )
-    comment = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
+    comment = models.TextField(verbose_name=_("comment"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("approval")
+        verbose_name_plural = _("approvals")
         ordering = ["created_at", "id"]
         # The approvals list is read in this order, a page at a time.
         indexes = [models.Index(fields=["created_at", "id"])]

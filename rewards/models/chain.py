@@ -6,6 +6,7 @@ docs/audit-chain.md explains the chains; rewards/chain.py computes the hashes.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from kernel.append_only import AppendOnlyModel
 
@@ -17,11 +18,15 @@ class ChainHead(models.Model):
 
     AUDIT = "audit"
 
-    name = models.CharField(max_length=32, unique=True)
-    entry_id = models.BigIntegerField(null=True, blank=True)
-    entry_hash = models.CharField(max_length=64)
-    length = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(max_length=32, unique=True, verbose_name=_("name"))
+    entry_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("entry id"))
+    entry_hash = models.CharField(max_length=64, verbose_name=_("entry hash"))
+    length = models.BigIntegerField(default=0, verbose_name=_("length"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("chain head")
+        verbose_name_plural = _("chain heads")
 
     def __str__(self) -> str:
         return f"{self.name} head #{self.entry_id} ({self.length} entries)"
@@ -36,29 +41,34 @@ class ChainAnchor(AppendOnlyModel):
     """
 
     class Reason(models.TextChoices):
-        DAILY = "daily", "Daily"
-        EXPORT = "export", "Finance export"
-        MANUAL = "manual", "On request"
+        DAILY = "daily", _("Daily")
+        EXPORT = "export", _("Finance export")
+        MANUAL = "manual", _("On request")
 
-    reason = models.CharField(max_length=16, choices=Reason.choices)
+    reason = models.CharField(max_length=16, choices=Reason.choices, verbose_name=_("reason"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+",
+        related_name="+", verbose_name=_("created by"),
     )
-    audit_entry_id = models.BigIntegerField(null=True, blank=True)
-    audit_hash = models.CharField(max_length=64)
-    audit_length = models.BigIntegerField()
-    ledger_accounts = models.BigIntegerField(help_text="Reward accounts with ledger entries.")
+    audit_entry_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("audit entry id"))
+    audit_hash = models.CharField(max_length=64, verbose_name=_("audit hash"))
+    audit_length = models.BigIntegerField(verbose_name=_("audit length"))
+    ledger_accounts = models.BigIntegerField(help_text=_("Reward accounts with ledger entries."),
+        verbose_name=_("ledger accounts"))
     ledger_heads_recorded = models.BigIntegerField(
-        help_text="Account heads recorded with this anchor: those moved since the last one."
+        help_text=_("Account heads recorded with this anchor: those moved since the last one."),
+            verbose_name=_("ledger heads recorded")
     )
     digest = models.CharField(
-        max_length=64, help_text="SHA-256 over the audit head and every account's ledger head."
+        max_length=64, help_text=_("SHA-256 over the audit head and every account's ledger head."),
+            verbose_name=_("digest")
     )
-    note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    note = models.CharField(max_length=200, blank=True, verbose_name=_("note"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("chain anchor")
+        verbose_name_plural = _("chain anchors")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -69,10 +79,15 @@ class ChainAnchorHead(AppendOnlyModel):
     """One reward account's ledger head as an anchor saw it. No foreign key to the entry: the
     check must still report it when someone has removed that entry."""
 
-    anchor = models.ForeignKey(ChainAnchor, on_delete=models.PROTECT, related_name="heads")
-    account_id = models.BigIntegerField()
-    entry_id = models.BigIntegerField(db_index=True)
-    entry_hash = models.CharField(max_length=64)
+    anchor = models.ForeignKey(ChainAnchor, on_delete=models.PROTECT, related_name="heads",
+        verbose_name=_("anchor"))
+    account_id = models.BigIntegerField(verbose_name=_("account id"))
+    entry_id = models.BigIntegerField(db_index=True, verbose_name=_("entry id"))
+    entry_hash = models.CharField(max_length=64, verbose_name=_("entry hash"))
+
+    class Meta:
+        verbose_name = _("chain anchor head")
+        verbose_name_plural = _("chain anchor heads")
 
     def __str__(self) -> str:
         return f"account {self.account_id} head #{self.entry_id}"
@@ -81,20 +96,24 @@ class ChainAnchorHead(AppendOnlyModel):
 class ChainVerification(models.Model):
     """One run of `verify_audit`: when, and what it found."""
 
-    started_at = models.DateTimeField(default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    sound = models.BooleanField(null=True, help_text="Empty while the check runs.")
-    audit_entries = models.BigIntegerField(default=0)
-    ledger_entries = models.BigIntegerField(default=0)
-    ledger_accounts = models.BigIntegerField(default=0)
-    anchors_checked = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    sound = models.BooleanField(null=True, help_text=_("Empty while the check runs."),
+        verbose_name=_("sound"))
+    audit_entries = models.BigIntegerField(default=0, verbose_name=_("audit entries"))
+    ledger_entries = models.BigIntegerField(default=0, verbose_name=_("ledger entries"))
+    ledger_accounts = models.BigIntegerField(default=0, verbose_name=_("ledger accounts"))
+    anchors_checked = models.BigIntegerField(default=0, verbose_name=_("anchors checked"))
     problems = models.JSONField(
         default=list, blank=True,
-        help_text="The first broken link of each chain: entry, expected and found hash.",
+        help_text=_("The first broken link of each chain: entry, expected and found hash."),
+            verbose_name=_("problems"),
     )
-    seconds = models.FloatField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True, verbose_name=_("seconds"))
 
     class Meta:
+        verbose_name = _("chain verification")
+        verbose_name_plural = _("chain verifications")
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Card, RewardAccount
 from kernel.append_only import AppendOnlyModel
@@ -13,42 +14,47 @@ from kernel.append_only import AppendOnlyModel
 class NotificationKind(models.TextChoices):
     """Pomelo's three loyalty notifications."""
 
-    PENDING = "pending", "Pending reward"
-    CONFIRMATION = "confirmation", "Reward confirmation"
-    CANCELLATION = "cancellation", "Reward cancellation"
+    PENDING = "pending", _("Pending reward")
+    CONFIRMATION = "confirmation", _("Reward confirmation")
+    CANCELLATION = "cancellation", _("Reward cancellation")
 
 
 class RewardEvent(models.Model):
     """One reward: a card transaction × account type. Its state follows the README's lifecycle table."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CONFIRMED = "confirmed", "Confirmed"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Pending")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
 
-    transaction_id = models.CharField("Pomelo transaction id", max_length=64)
-    account_type = models.CharField(max_length=32)
+    transaction_id = models.CharField(_("Pomelo transaction id"), max_length=64)
+    account_type = models.CharField(max_length=32, verbose_name=_("account type"))
     # Empty only for a cancellation tombstone that arrived without a user id before the rest
     # of its reward: the first pending or confirmation of the reward fills it in.
     account = models.ForeignKey(
-        RewardAccount, on_delete=models.PROTECT, related_name="events", null=True, blank=True
+        RewardAccount, on_delete=models.PROTECT, related_name="events", null=True, blank=True,
+            verbose_name=_("account")
     )
     card = models.ForeignKey(
-        Card, on_delete=models.PROTECT, related_name="reward_events", null=True, blank=True
+        Card, on_delete=models.PROTECT, related_name="reward_events", null=True, blank=True,
+            verbose_name=_("card")
     )
-    state = models.CharField(max_length=16, choices=State.choices)
+    state = models.CharField(max_length=16, choices=State.choices, verbose_name=_("state"))
     # What the ledger currently holds for this reward: the pending amount while PENDING, the
     # confirmed amount once CONFIRMED. Reversals use it, never an amount from a later message.
-    amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
-    pending_at = models.DateTimeField(null=True, blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    needs_review = models.BooleanField(default=False, db_index=True)
-    review_reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"),
+        verbose_name=_("amount"))
+    pending_at = models.DateTimeField(null=True, blank=True, verbose_name=_("pending at"))
+    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("confirmed at"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
+    needs_review = models.BooleanField(default=False, db_index=True, verbose_name=_("needs review"))
+    review_reason = models.CharField(max_length=300, blank=True, verbose_name=_("review reason"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("reward event")
+        verbose_name_plural = _("reward events")
         ordering = ["-created_at", "-id"]
         permissions = [("export_rewardevent", "Can export reward events as CSV")]
         constraints = [
@@ -70,27 +76,32 @@ class LedgerEntry(AppendOnlyModel):
     """An immutable movement of one bucket of one reward account. Corrections are new rows."""
 
     class Bucket(models.TextChoices):
-        PENDING = "pending", "Pending"
-        AVAILABLE = "available", "Available"
+        PENDING = "pending", _("Pending")
+        AVAILABLE = "available", _("Available")
 
-    account = models.ForeignKey(RewardAccount, on_delete=models.PROTECT, related_name="entries")
-    bucket = models.CharField(max_length=16, choices=Bucket.choices)
-    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    account = models.ForeignKey(RewardAccount, on_delete=models.PROTECT, related_name="entries",
+        verbose_name=_("account"))
+    bucket = models.CharField(max_length=16, choices=Bucket.choices, verbose_name=_("bucket"))
+    amount = models.DecimalField(max_digits=18, decimal_places=2, verbose_name=_("amount"))
     reward_event = models.ForeignKey(
-        RewardEvent, on_delete=models.PROTECT, related_name="entries", null=True, blank=True
+        RewardEvent, on_delete=models.PROTECT, related_name="entries", null=True, blank=True,
+            verbose_name=_("reward event")
     )
     adjustment = models.ForeignKey(
         "rewards.Adjustment", on_delete=models.PROTECT, related_name="entries",
-        null=True, blank=True,
+        null=True, blank=True, verbose_name=_("adjustment"),
     )
-    description = models.CharField(max_length=200)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    description = models.CharField(max_length=200, verbose_name=_("description"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("created at"))
     # The account's chain (docs/audit-chain.md), set by rewards.services.ledger.ledger_post.
-    prev_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
-    entry_hash = models.CharField(max_length=64, default="", db_default="", editable=False)
+    prev_hash = models.CharField(max_length=64, default="", db_default="", editable=False,
+        verbose_name=_("prev hash"))
+    entry_hash = models.CharField(max_length=64, default="", db_default="", editable=False,
+        verbose_name=_("entry hash"))
 
     class Meta:
-        verbose_name_plural = "ledger entries"
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
         ordering = ["-created_at", "-id"]
         permissions = [("export_ledgerentry", "Can export ledger entries as CSV")]
         indexes = [

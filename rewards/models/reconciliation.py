@@ -20,30 +20,37 @@ class ReconciliationRun(models.Model):
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
-    started_at = models.DateTimeField(default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING,
+        verbose_name=_("status"))
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+            verbose_name=_("started by")
     )
     members_checked = models.PositiveIntegerField(
-        default=0, help_text="Saved after each batch of members, so a running run shows progress."
+        default=0, verbose_name=_("members checked"),
+        help_text=_("Saved after each batch of members, so a running run shows progress."),
     )
     members_total = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Members to check, counted when the run started."
+        null=True, blank=True, verbose_name=_("members to check"),
+        help_text=_("Members to check, counted when the run started."),
     )
-    accounts_drifting = models.PositiveIntegerField(default=0)
-    errors = models.PositiveIntegerField(default=0)
+    accounts_drifting = models.PositiveIntegerField(default=0, verbose_name=_("accounts drifting"))
+    errors = models.PositiveIntegerField(default=0, verbose_name=_("errors"))
     adjustments_unsettled = models.PositiveIntegerField(
-        default=0, help_text="Adjustments sent to Pomelo whose outcome we have not recorded."
+        default=0, help_text=_("Adjustments sent to Pomelo whose outcome we have not recorded."),
+            verbose_name=_("adjustments unsettled")
     )
     unsettled_adjustments = models.JSONField(
         default=list, blank=True,
-        help_text="Those adjustments as they stood during the run: their Pomelo outcome may be "
-                  "part of the drift.",
+        help_text=_("Those adjustments as they stood during the run: their Pomelo outcome may be "
+                    "part of the drift."), verbose_name=_("unsettled adjustments"),
     )
 
     class Meta:
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
@@ -55,22 +62,30 @@ class ReconciliationResult(models.Model):
     (then `account` is empty and our side is zero); `account_type` is empty only on the row
     that records a failed balance request for a member with no account at all."""
 
-    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="results")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="reconciliations")
-    account_type = models.CharField(max_length=32, blank=True)
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="results",
+        verbose_name=_("run"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="reconciliations",
+        verbose_name=_("member"))
+    account_type = models.CharField(max_length=32, blank=True, verbose_name=_("account type"))
     account = models.ForeignKey(
         RewardAccount, on_delete=models.PROTECT, related_name="reconciliations",
-        null=True, blank=True,
+        null=True, blank=True, verbose_name=_("account"),
     )
-    ledger_available = models.DecimalField(max_digits=18, decimal_places=2)
-    pomelo_available = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
-    difference = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
-    drifting = models.BooleanField(default=False, db_index=True)
-    error = models.TextField(blank=True)
-    note = models.TextField(blank=True, help_text="E.g. an adjustment of unknown outcome here.")
-    checked_at = models.DateTimeField(default=timezone.now)
+    ledger_available = models.DecimalField(max_digits=18, decimal_places=2,
+        verbose_name=_("ledger available"))
+    pomelo_available = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True,
+        verbose_name=_("pomelo available"))
+    difference = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True,
+        verbose_name=_("difference"))
+    drifting = models.BooleanField(default=False, db_index=True, verbose_name=_("drifting"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    note = models.TextField(blank=True, help_text=_("E.g. an adjustment of unknown outcome here."),
+        verbose_name=_("note"))
+    checked_at = models.DateTimeField(default=timezone.now, verbose_name=_("checked at"))
 
     class Meta:
+        verbose_name = _("reconciliation result")
+        verbose_name_plural = _("reconciliation results")
         ordering = ["-checked_at", "-id"]
         indexes = [
             models.Index(fields=["run", "drifting"]),

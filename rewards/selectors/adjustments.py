@@ -51,7 +51,7 @@ class AdjustmentTotal:
 
     @property
     def direction_label(self) -> str:
-        return Adjustment.Direction(self.direction).label
+        return str(Adjustment.Direction(self.direction).label)
 
 
 def _one_row_per_adjustment(queryset: QuerySet[Adjustment]) -> bool:

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import BalanceSnapshot, Card, Member, RewardAccount
 from accounts.services import (
@@ -74,15 +75,15 @@ def _amount_validate(amount) -> Decimal:
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError, TypeError):
-        raise AdjustmentError(f"Amount {amount!r} is not a number.") from None
+        raise AdjustmentError(gettext("Amount %(amount)r is not a number.") % {"amount": amount}) from None
     if not value.is_finite():
-        raise AdjustmentError("Amount must be a finite number.")
+        raise AdjustmentError(gettext("Amount must be a finite number."))
     if value <= 0:
-        raise AdjustmentError("Amount must be greater than zero.")
+        raise AdjustmentError(gettext("Amount must be greater than zero."))
     if value != value.quantize(CENT):
-        raise AdjustmentError("Amount can have at most 2 decimals.")
+        raise AdjustmentError(gettext("Amount can have at most 2 decimals."))
     if value >= Decimal("1e15"):
-        raise AdjustmentError("Amount is too large.")
+        raise AdjustmentError(gettext("Amount is too large."))
     return value.quantize(CENT)
 
 
@@ -98,7 +99,9 @@ def _locked(adjustment_id: int) -> Adjustment:
         # SHARE lock on the card) deadlocks with us while we wait for the account's lock.
         return lock_one(Adjustment.objects.select_related("member", "card"), pk=adjustment_id)
     except Adjustment.DoesNotExist:
-        raise AdjustmentError(f"Adjustment #{adjustment_id} does not exist.") from None
+        raise AdjustmentError(gettext("Adjustment #%(adjustment_id)s does not exist.") % {
+            "adjustment_id": adjustment_id,
+        }) from None
 
 
 def _transition(
@@ -157,24 +160,28 @@ def adjustment_request_joined(
     Joins the caller's transaction (a bulk batch's row); `adjustment_request` is the entry
     point with its own."""
     if not maker.has_perm(perms.ADD_ADJUSTMENT):
-        raise AdjustmentError("You do not have permission to request adjustments.")
+        raise AdjustmentError(gettext("You do not have permission to request adjustments."))
     try:
         account_type = account_type_validate(account_type=account_type)
     except UnknownAccountType as exc:
-        raise AdjustmentError(f"Unknown account type: {exc}.") from None
+        raise AdjustmentError(gettext("Unknown account type: %(value)s.") % {"value": exc}) from None
     if direction not in Adjustment.Direction.values:
-        raise AdjustmentError(f"Direction must be credit or debit, not {direction!r}.")
+        raise AdjustmentError(gettext("Direction must be credit or debit, not %(direction)r.") % {
+            "direction": direction,
+        })
     if reason_code not in Adjustment.ReasonCode.values:
-        raise AdjustmentError(f"Unknown reason code {reason_code!r}.")
+        raise AdjustmentError(gettext("Unknown reason code %(reason_code)r.") % {"reason_code": reason_code})
     reason_text = (reason_text or "").strip()
     if not reason_text:
-        raise AdjustmentError("Explain the reason for the adjustment.")
+        raise AdjustmentError(gettext("Explain the reason for the adjustment."))
     if card is None:
         if not member.cards.exists():
-            raise AdjustmentError("This member has no card; Pomelo adjusts balances by card.")
-        raise AdjustmentError("Choose one of the member's cards.")
+            raise AdjustmentError(gettext("This member has no card; Pomelo adjusts balances by card."))
+        raise AdjustmentError(gettext("Choose one of the member's cards."))
     if card.member_id != member.pk:
-        raise AdjustmentError(f"Card {card.pomelo_card_id} does not belong to this member.")
+        raise AdjustmentError(gettext("Card %(pomelo_card_id)s does not belong to this member.") % {
+            "pomelo_card_id": card.pomelo_card_id,
+        })
     amount = _amount_validate(amount)
     if direction == Adjustment.Direction.DEBIT:
         available = _available_balance(member=member, account_type=account_type)
@@ -186,8 +193,14 @@ def adjustment_request_joined(
             )
         if amount > available and not above_balance:
             raise AdjustmentError(
-                f"Debit of {amount} exceeds the available {account_type} balance of {available}. "
-                "Tick 'above available balance' to ask an approver to override."
+                gettext(
+                    "Debit of %(amount)s exceeds the available %(account_type)s balance of "
+                    "%(available)s. Tick 'above available balance' to ask an approver to "
+                    "override.") % {
+                    "amount": amount,
+                    "account_type": account_type,
+                    "available": available,
+                }
             )
 
     adjustment = Adjustment(
@@ -248,7 +261,7 @@ def _checker_validate(adjustment: Adjustment, *, approver, comment: str, verb: s
                            already_approved=already_approved, verb=verb))
     comment = (comment or "").strip()
     if not comment:
-        raise AdjustmentError(f"A comment is required to {verb} an adjustment.")
+        raise AdjustmentError(gettext("A comment is required to %(verb)s an adjustment.") % {"verb": verb})
     return comment
 
 
@@ -275,7 +288,9 @@ def adjustment_approve(
                             enqueue_submission=enqueue_submission)
     if expired:
         # Outside the block so the expiry commits; the approval is refused.
-        raise AdjustmentError(f"Adjustment #{adjustment_id} expired before it was approved.")
+        raise AdjustmentError(gettext("Adjustment #%(adjustment_id)s expired before it was approved.") % {
+            "adjustment_id": adjustment_id,
+        })
     return adjustment
 
 
@@ -288,7 +303,9 @@ def adjustment_approve_joined(
     `adjustment_approve`, what the rules refuse."""
     adjustment = _locked(adjustment_id)
     if _expire_if_overdue(adjustment, now=timezone.now()):
-        raise AdjustmentError(f"Adjustment #{adjustment_id} expired before it was approved.")
+        raise AdjustmentError(gettext("Adjustment #%(adjustment_id)s expired before it was approved.") % {
+            "adjustment_id": adjustment_id,
+        })
     _approve_locked(adjustment, approver=approver, comment=comment, override_balance=False,
                     ip_address=None, enqueue_submission=enqueue_submission)
     return adjustment
@@ -309,8 +326,13 @@ def _approve_locked(
         _refuse(debit_refusal(adjustment, available=available))
         if adjustment.amount > available and not override_balance:
             raise AdjustmentError(
-                f"Debit of {adjustment.amount} exceeds the available {adjustment.account_type} "
-                f"balance of {available}. Tick 'override balance' and explain why to approve it."
+                gettext(
+                    "Debit of %(amount)s exceeds the available %(account_type)s balance of "
+                    "%(available)s. Tick 'override balance' and explain why to approve it.") % {
+                    "amount": adjustment.amount,
+                    "account_type": adjustment.account_type,
+                    "available": available,
+                }
             )
         if adjustment.amount > available:
             adjustment.balance_override = True
@@ -704,13 +726,17 @@ def adjustment_outcome_check_request(
     """An approver asks for a fresh balance from Pomelo beside an adjustment of unknown outcome.
     A task asks Pomelo: no request waits on it."""
     if not actor.has_perm(perms.CHECK_BALANCE):
-        raise AdjustmentError("You do not have permission to check balances at Pomelo.")
+        raise AdjustmentError(gettext("You do not have permission to check balances at Pomelo."))
     with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         if adjustment.state != State.OUTCOME_UNKNOWN:
             raise AdjustmentError(
-                f"Adjustment #{adjustment.pk} is {adjustment.get_state_display().lower()}; the "
-                "balance is checked here only while an adjustment's outcome is unknown."
+                gettext(
+                    "Adjustment #%(pk)s is %(state)s; the balance is checked here only while an"
+                    " adjustment's outcome is unknown.") % {
+                    "pk": adjustment.pk,
+                    "state": adjustment.get_state_display().lower(),
+                }
             )
         _enqueue_outcome_check(adjustment, actor=actor, ip_address=ip_address)
     return adjustment
@@ -752,12 +778,12 @@ def adjustment_decide(
       request (with a new key) can follow.
     """
     if not approver.has_perm(perms.APPROVE_ADJUSTMENT):
-        raise AdjustmentError("You do not have permission to decide the outcome of adjustments.")
+        raise AdjustmentError(gettext("You do not have permission to decide the outcome of adjustments."))
     if decision not in Decision.ALL:
-        raise AdjustmentError(f"Unknown decision {decision!r}.")
+        raise AdjustmentError(gettext("Unknown decision %(decision)r.") % {"decision": decision})
     comment = (comment or "").strip()
     if not comment:
-        raise AdjustmentError("A comment is required: say what the balance at Pomelo showed.")
+        raise AdjustmentError(gettext("A comment is required: say what the balance at Pomelo showed."))
     with transaction.atomic(durable=True):
         adjustment = _locked(adjustment_id)
         _refuse(decide_refusal(adjustment, user=approver))

@@ -7,6 +7,7 @@ model, its audit entry a rewards one.
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import BalanceSnapshot, Card, Member
 from kernel.errors import BackofficeError
@@ -28,7 +29,9 @@ def member_balance_check(
     what it said beside our ledger's balances. Pomelo's errors are kept on the snapshot too.
     `actor` None: the system asked (e.g. for an adjustment whose outcome is unknown)."""
     if card is not None and card.member_id != member.pk:
-        raise BackofficeError(f"card {card.pomelo_card_id} does not belong to this member")
+        raise BackofficeError(gettext("card %(pomelo_card_id)s does not belong to this member") % {
+            "pomelo_card_id": card.pomelo_card_id,
+        })
     outside_transaction()  # Pomelo is asked with no transaction open
     client = client or PomeloClient.from_settings()
     snapshot = BalanceSnapshot(member=member, card=card, requested_by=actor)

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
@@ -57,7 +58,7 @@ class MemberAdmin(ModelAdmin):
     # Ids and cards are searched first, on their indexes (get_search_results); a join to the
     # cards here would make every search de-duplicate (DISTINCT) the members it scans.
     search_fields = ["name", "=email", "=pomelo_user_id"]
-    search_help_text = "Name, email, Pomelo user id, Pomelo card id or a card's last four digits."
+    search_help_text = _("Name, email, Pomelo user id, Pomelo card id or a card's last four digits.")
     readonly_fields = ["pomelo_user_id", "created_at", "updated_at"]
     fields = ["pomelo_user_id", "name", "email", "status", "created_at", "updated_at"]
     # The member page shows the cards itself, above its story (change_form.html).
@@ -162,7 +163,8 @@ class MemberAdmin(ModelAdmin):
         member = self._member(request, object_id)
         form = BalanceCheckForm(request.POST, member=member)
         if not form.is_valid():
-            self.message_user(request, "Choose one of the member's cards, or none.", messages.ERROR)
+            self.message_user(request, gettext("Choose one of the member's cards, or none."),
+                              messages.ERROR)
             return HttpResponseRedirect(self._member_url(member, "balances"))
         try:
             snapshot = member_balance_check(
@@ -170,25 +172,30 @@ class MemberAdmin(ModelAdmin):
                 ip_address=client_ip(request),
             )
         except (BackofficeError, ImproperlyConfigured) as exc:
-            self.message_user(request, f"The balance was not checked: {exc}", messages.ERROR)
+            self.message_user(request, gettext("The balance was not checked: %(problem)s") % {
+                "problem": exc}, messages.ERROR)
             return HttpResponseRedirect(self._member_url(member, "balances"))
         if snapshot.error:
             self.message_user(
-                request, f"Pomelo did not give the balance: {snapshot.error}", messages.ERROR
+                request, gettext("Pomelo did not give the balance: %(problem)s") % {
+                    "problem": snapshot.error}, messages.ERROR
             )
         else:
             differing = [line for line in snapshot_lines(snapshot=snapshot) if line.differs]
             if differing:
                 detail = "; ".join(
-                    f"{line.account_type}: Pomelo {line.pomelo if line.pomelo is not None else 'nothing'}, "
-                    f"our ledger {line.ledger if line.ledger is not None else '0.00'}"
+                    gettext("%(account_type)s: Pomelo %(pomelo)s, our ledger %(ledger)s") % {
+                        "account_type": line.account_type,
+                        "pomelo": line.pomelo if line.pomelo is not None else gettext("nothing"),
+                        "ledger": line.ledger if line.ledger is not None else "0.00"}
                     for line in differing
                 )
                 self.message_user(
-                    request, f"Pomelo's balance differs from our ledger — {detail}.", messages.WARNING
+                    request, gettext("Pomelo's balance differs from our ledger — %(detail)s.") % {
+                        "detail": detail}, messages.WARNING
                 )
             else:
-                self.message_user(request, "Pomelo's balances match our ledger.", messages.SUCCESS)
+                self.message_user(request, gettext("Pomelo's balances match our ledger."), messages.SUCCESS)
         return HttpResponseRedirect(self._member_url(member, "balances"))
 
     def adjustment_request_view(self, request, object_id, direction):
@@ -212,22 +219,27 @@ class MemberAdmin(ModelAdmin):
                 form.add_error(None, str(exc))
             else:
                 needed = adjustment.approvals_required
-                approvers = "an approver approves" if needed == 1 else f"{needed} approvers approve"
+                label = gettext("Credit") if direction == Adjustment.Direction.CREDIT else gettext("Debit")
                 self.message_user(
                     request,
-                    f"{adjustment.direction.capitalize()} of {adjustment.amount} "
-                    f"{adjustment.account_type} requested as adjustment #{adjustment.pk}. Nothing "
-                    f"moves until {approvers} it.",
+                    ngettext(
+                        "%(direction)s of %(amount)s %(account_type)s requested as adjustment "
+                        "#%(pk)s. Nothing moves until an approver approves it.",
+                        "%(direction)s of %(amount)s %(account_type)s requested as adjustment "
+                        "#%(pk)s. Nothing moves until %(needed)d approvers approve it.", needed,
+                    ) % {"direction": label.capitalize(), "amount": adjustment.amount,
+                         "account_type": adjustment.account_type, "pk": adjustment.pk, "needed": needed},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(
                     reverse("admin:rewards_adjustment_change", args=[adjustment.pk])
                 )
-        label = "credit" if direction == Adjustment.Direction.CREDIT else "debit"
+        label = gettext("credit") if direction == Adjustment.Direction.CREDIT else gettext("debit")
         return TemplateResponse(request, "admin/accounts/member/adjustment_request.html", {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Request a {label} for {member}",
+            "title": (gettext("Request a credit for %(member)s") if direction == Adjustment.Direction.CREDIT
+                      else gettext("Request a debit for %(member)s")) % {"member": member},
             "member": member,
             "original": member,
             "has_view_permission": True,
@@ -283,18 +295,19 @@ class BalanceSnapshotAdmin(ReadOnlyAdminMixin, ModelAdmin):
     def _amounts(values: dict) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(values.items())) or "—"
 
-    @admin.display(description="Pomelo")
+    @admin.display(description=_("Pomelo"))
     def pomelo_balances(self, obj: BalanceSnapshot):
         return self._amounts(obj.balances)
 
-    @admin.display(description="our ledger")
+    @admin.display(description=_("our ledger"))
     def ledger_balances_display(self, obj: BalanceSnapshot):
         return self._amounts(obj.ledger_balances)
 
-    @admin.display(description="outcome")
+    @admin.display(description=_("outcome"))
     def outcome(self, obj: BalanceSnapshot):
         if obj.error:
-            return format_html('<span class="errornote-inline" title="{}">error</span>', obj.error)
+            return format_html('<span class="errornote-inline" title="{}">{}</span>', obj.error,
+                               _("error"))
         if any(line.differs for line in snapshot_lines(snapshot=obj)):
-            return "differs"
-        return "matches"
+            return _("differs")
+        return _("matches")

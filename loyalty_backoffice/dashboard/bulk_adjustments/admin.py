@@ -20,6 +20,8 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from bulk_adjustments.csv_file import BulkFileError
 from bulk_adjustments.models import BulkBatch
@@ -83,9 +85,10 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=id", "file_name", "=file_sha256"]
     change_list_template = "admin/bulk_adjustments/bulkbatch/change_list.html"
 
-    @admin.display(description="Approvals")
+    @admin.display(description=_("Approvals"))
     def approvals_display(self, obj: BulkBatch) -> str:
-        return f"{obj.approvals.count()} of {obj.approvals_required}"
+        return _("%(given)s of %(required)s") % {"given": obj.approvals.count(),
+                                                 "required": obj.approvals_required}
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}),
@@ -153,14 +156,14 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 token = signing.dumps({"sha256": preview.file_sha256, "digest": preview.digest,
                                        "user": request.user.pk}, salt=TOKEN_SALT)
                 return self._render(
-                    request, "preview.html", f"Preview of {upload.name}",
+                    request, "preview.html", _("Preview of %(name)s") % {"name": upload.name},
                     preview=preview, confirm_form=BulkConfirmForm(initial={"token": token}),
                     invalid_rows=preview.invalid_rows[:PREVIEW_ROWS_SHOWN],
                     valid_rows=preview.valid_rows[:PREVIEW_ROWS_SHOWN],
                     rows_shown=PREVIEW_ROWS_SHOWN,
                 )
         status = 400 if request.method == "POST" else 200
-        response = self._render(request, "upload.html", "Upload bulk adjustments", form=form,
+        response = self._render(request, "upload.html", _("Upload bulk adjustments"), form=form,
                                 problems=problems)
         response.status_code = status
         return response
@@ -184,15 +187,16 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             try:
                 token = signing.loads(form.cleaned_data["token"], salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
             except signing.BadSignature:
-                error = "This preview is no longer valid (too old or altered). Upload the file again."
+                error = gettext(
+                    "This preview is no longer valid (too old or altered). Upload the file again.")
         else:
-            error = "Nothing to confirm. Upload the file again."
+            error = gettext("Nothing to confirm. Upload the file again.")
         content = base64.b64decode(stored["content"]) if stored else None
         if error is None and (
             content is None or token.get("user") != request.user.pk
             or hashlib.sha256(content).hexdigest() != token.get("sha256")
         ):
-            error = "This preview does not match your last upload. Upload the file again."
+            error = gettext("This preview does not match your last upload. Upload the file again.")
         if error is None:
             try:
                 batch = bulk_batch_create(maker=request.user, file_name=stored["name"], content=content,
@@ -203,10 +207,11 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 request.session.pop(SESSION_KEY, None)
                 self.message_user(
                     request,
-                    f"Batch #{batch.pk} requested: {batch.valid_count} rows wait for approval. "
-                    "Nothing moves until it is approved.", messages.SUCCESS)
+                    gettext("Batch #%(pk)s requested: %(rows)s rows wait for approval. Nothing moves "
+                            "until it is approved.") % {"pk": batch.pk, "rows": batch.valid_count},
+                    messages.SUCCESS)
                 return self._page_redirect(batch)
-        response = self._render(request, "upload.html", "Upload bulk adjustments",
+        response = self._render(request, "upload.html", _("Upload bulk adjustments"),
                                 form=BulkUploadForm(), problems=[error])
         response.status_code = 400
         return response
@@ -244,10 +249,10 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 form.add_error(None, str(exc))
                 batch.refresh_from_db()
             else:
-                self.message_user(request, f"Batch #{batch.pk} is {batch.get_state_display().lower()}.",
-                                  messages.SUCCESS)
+                self.message_user(request, gettext("Batch #%(pk)s is %(state)s.") % {
+                    "pk": batch.pk, "state": batch.get_state_display().lower()}, messages.SUCCESS)
                 return self._page_redirect(batch)
-        return self._render(request, "review.html", f"Review batch #{batch.pk}", batch=batch,
+        return self._render(request, "review.html", _("Review batch #%(pk)s") % {"pk": batch.pk}, batch=batch,
                             original=batch, form=form, approvals=batch.approvals.select_related("approver"),
                             actions=batch_actions(batch=batch, user=request.user))
 
@@ -261,9 +266,11 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except BulkBatchError as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(request, f"Batch #{batch.pk} cancelled.", messages.SUCCESS)
+                self.message_user(request, gettext("Batch #%(pk)s cancelled.") % {"pk": batch.pk},
+                                  messages.SUCCESS)
                 return self._page_redirect(batch)
-        return self._render(request, "confirm_action.html", f"Cancel batch #{batch.pk}", batch=batch,
+        return self._render(request, "confirm_action.html", _("Cancel batch #%(pk)s") % {"pk": batch.pk},
+                            batch=batch,
                             original=batch, form=form, action="cancel",
                             actions=batch_actions(batch=batch, user=request.user))
 
@@ -280,11 +287,13 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except BulkBatchError as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(request, f"{len(lines)} failed rows of batch #{batch.pk} queued again "
-                                  "with new adjustments; the rows that succeeded are untouched.",
-                                  messages.SUCCESS)
+                self.message_user(request, gettext(
+                    "%(rows)s failed rows of batch #%(pk)s queued again with new adjustments; the rows "
+                    "that succeeded are untouched.") % {"rows": len(lines), "pk": batch.pk},
+                    messages.SUCCESS)
                 return self._page_redirect(batch)
-        return self._render(request, "confirm_action.html", f"Retry failed rows of batch #{batch.pk}",
+        return self._render(request, "confirm_action.html",
+                            _("Retry failed rows of batch #%(pk)s") % {"pk": batch.pk},
                             batch=batch, original=batch, form=form, action="retry", progress=progress,
                             actions=batch_actions(batch=batch, user=request.user, progress=progress))
 

@@ -1,11 +1,12 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class BulkUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="UTF-8 CSV with the columns pomelo_user_id or card_id, account_type, direction, "
-                  "amount, reason_code, reason_text. Nothing is kept until you confirm the preview.",
+        label=_("CSV file"),
+        help_text=_("UTF-8 CSV with the columns pomelo_user_id or card_id, account_type, direction, "
+                   "amount, reason_code, reason_text. Nothing is kept until you confirm the preview."),
     )
 
 
@@ -14,9 +15,11 @@ class BulkConfirmForm(forms.Form):
 
 
 class BulkReviewForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Required.")
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text=_("Required."))
 
 
 class BulkCommentForm(forms.Form):
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}),
+                              required=False)

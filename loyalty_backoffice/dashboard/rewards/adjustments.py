@@ -17,6 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from kernel import permissions as perms
@@ -102,7 +104,7 @@ class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
         "=member__pomelo_user_id", "=card__pomelo_card_id", "=card__last_four", "member__name",
         "=idempotency_key", "=pomelo_reference",
     ]
-    search_help_text = (
+    search_help_text = _(
         "Adjustment number, member's Pomelo user id or name, card id or last four, "
         "idempotency key or Pomelo reference."
     )
@@ -112,26 +114,26 @@ class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    @admin.display(description="direction", ordering="direction")
+    @admin.display(description=_("direction"), ordering="direction")
     def direction_shown(self, obj: Adjustment) -> str:
         # "Credit" and "Debit": mint and burn are Pomelo's words, not staff's.
-        return "Credit" if obj.direction == Adjustment.Direction.CREDIT else "Debit"
+        return _("Credit") if obj.direction == Adjustment.Direction.CREDIT else _("Debit")
 
-    @admin.display(description="amount", ordering="amount")
+    @admin.display(description=_("amount"), ordering="amount")
     def amount_shown(self, obj: Adjustment) -> str:
         return amount(obj.amount, obj.account_type)
 
     fieldsets = [
-        ("Request", {"fields": [
+        (_("Request"), {"fields": [
             "member_link", "card", "account_type", "direction", "amount", "reason_code",
             "reason_text", "maker", "created_at", "expires_at",
         ]}),
-        ("Approval", {"fields": ["state", "approvals_display", "balance_override", "approved_at"]}),
-        ("Pomelo", {"fields": [
+        (_("Approval"), {"fields": ["state", "approvals_display", "balance_override", "approved_at"]}),
+        (_("Pomelo"), {"fields": [
             "completed_at", "resolved_by", "pomelo_reference", "failure_reason",
         ]}),
         # What an engineer reads when a submission misbehaves; folded away for everyone else.
-        ("Technical details", {"classes": ["collapse"], "fields": [
+        (_("Technical details"), {"classes": ["collapse"], "fields": [
             "idempotency_key", "first_sent_at", "idempotency_window_end", "submitted_at",
             "lease_expires_at", "submit_attempts", "pomelo_status_code", "pomelo_request_display",
             "pomelo_response_display",
@@ -170,36 +172,36 @@ class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
             results |= queryset.filter(pk=number)
         return results, may_have_duplicates
 
-    @admin.display(description="member", ordering="member__pomelo_user_id")
+    @admin.display(description=_("member"), ordering="member__pomelo_user_id")
     def member_link(self, obj: Adjustment):
         url = reverse("admin:accounts_member_change", args=[obj.member_id])
         return format_html('<a href="{}">{}</a>', url, obj.member)
 
-    @admin.display(description="state", ordering="state")
+    @admin.display(description=_("state"), ordering="state")
     def state_badge(self, obj: Adjustment):
         return format_html(
             '<span class="adjustment-state state-{}">{}</span>', obj.state, obj.get_state_display()
         )
 
-    @admin.display(description="approvals")
+    @admin.display(description=_("approvals"))
     def approvals_display(self, obj: Adjustment):
         given = getattr(obj, "approvals_given", None)
         if given is None:
             given = obj.approvals.count()
-        return f"{given} of {obj.approvals_required}"
+        return _("%(given)s of %(required)s") % {"given": given, "required": obj.approvals_required}
 
-    @admin.display(description="idempotency window ends")
+    @admin.display(description=_("idempotency window ends"))
     def idempotency_window_end(self, obj: Adjustment):
         # Until then a submission is retried and resumed automatically; after, a person decides.
         end = idempotency_window_end(obj)
         return formats.localize(timezone.template_localtime(end)) if end else "—"
 
-    @admin.display(description="Pomelo request")
+    @admin.display(description=_("Pomelo request"))
     def pomelo_request_display(self, obj: Adjustment):
         text = _pretty_json(obj.pomelo_request)
         return format_html('<pre class="pomelo-exchange">{}</pre>', text) if text else "—"
 
-    @admin.display(description="Pomelo response")
+    @admin.display(description=_("Pomelo response"))
     def pomelo_response_display(self, obj: Adjustment):
         text = _pretty_json(obj.pomelo_response)
         return format_html('<pre class="pomelo-exchange">{}</pre>', text) if text else "—"
@@ -305,11 +307,11 @@ class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
                 adjustment.refresh_from_db()
                 effect = adjustment_balance_effect(adjustment=adjustment)
             else:
-                self.message_user(request, *self._state_message(adjustment, "approved"))
+                self.message_user(request, *self._state_message(adjustment, gettext("approved")))
                 return self._detail_redirect(adjustment)
         return self._render(
             request, "admin/rewards/adjustment/review.html", adjustment,
-            f"Review adjustment #{adjustment.pk}",
+            _("Review adjustment #%(pk)s") % {"pk": adjustment.pk},
             form=form,
             effect=effect,
             negative_balance_allowed=negative_balance_allowed(),
@@ -324,25 +326,30 @@ class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
         adjustment.refresh_from_db()
         pk = adjustment.pk
         if adjustment.state == State.REJECTED:
-            return f"Adjustment #{pk} rejected. Nothing was sent to Pomelo.", messages.SUCCESS
+            return gettext("Adjustment #%(pk)s rejected. Nothing was sent to Pomelo.") % {"pk": pk}, \
+                messages.SUCCESS
         if adjustment.state == State.PENDING_APPROVAL:
             missing = adjustment.approvals_required - adjustment.approvals.count()
-            return (f"Your approval of adjustment #{pk} is recorded; it needs "
-                    f"{missing} more approval{'s' if missing != 1 else ''} from someone else.",
-                    messages.SUCCESS)
+            return (ngettext(
+                "Your approval of adjustment #%(pk)s is recorded; it needs %(missing)d more "
+                "approval from someone else.",
+                "Your approval of adjustment #%(pk)s is recorded; it needs %(missing)d more "
+                "approvals from someone else.", missing) % {"pk": pk, "missing": missing},
+                messages.SUCCESS)
+        values = {"pk": pk, "done": done, "reason": adjustment.failure_reason}
         if adjustment.state == State.SUCCEEDED:
-            return f"Adjustment #{pk} {done} and applied at Pomelo.", messages.SUCCESS
+            return gettext("Adjustment #%(pk)s %(done)s and applied at Pomelo.") % values, messages.SUCCESS
         if adjustment.state == State.FAILED:
-            return (f"Adjustment #{pk} {done}, but it ended failed: {adjustment.failure_reason}",
+            return (gettext("Adjustment #%(pk)s %(done)s, but it ended failed: %(reason)s") % values,
                     messages.ERROR)
         if adjustment.state == State.OUTCOME_UNKNOWN:
-            return (f"Adjustment #{pk} {done}, but its outcome at Pomelo is unknown: "
-                    f"{adjustment.failure_reason}", messages.WARNING)
+            return (gettext("Adjustment #%(pk)s %(done)s, but its outcome at Pomelo is unknown: "
+                            "%(reason)s") % values, messages.WARNING)
         if adjustment.state == State.SUBMITTING and adjustment.failure_reason:
-            return (f"Adjustment #{pk} {done}; its attempt failed and it will be sent again: "
-                    f"{adjustment.failure_reason}", messages.WARNING)
-        return (f"Adjustment #{pk} {done}; it is being sent to Pomelo. This page shows the "
-                "outcome once Pomelo has answered.", messages.INFO)
+            return (gettext("Adjustment #%(pk)s %(done)s; its attempt failed and it will be sent "
+                            "again: %(reason)s") % values, messages.WARNING)
+        return (gettext("Adjustment #%(pk)s %(done)s; it is being sent to Pomelo. This page shows "
+                        "the outcome once Pomelo has answered.") % values, messages.INFO)
 
     def cancel_view(self, request, object_id):
         """The maker withdraws their own pending request."""
@@ -353,8 +360,9 @@ class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
             request, adjustment,
             act=partial(adjustment_cancel, adjustment_id=adjustment.pk, maker=request.user),
             template="admin/rewards/adjustment/cancel.html",
-            title=f"Cancel adjustment #{adjustment.pk}",
-            done=lambda a: f"Adjustment #{a.pk} cancelled. Nothing was sent to Pomelo.",
+            title=_("Cancel adjustment #%(pk)s") % {"pk": adjustment.pk},
+            done=lambda a: gettext("Adjustment #%(pk)s cancelled. Nothing was sent to Pomelo.") % {
+                "pk": a.pk},
         )
 
     def resume_view(self, request, object_id):
@@ -368,8 +376,8 @@ class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
             request, adjustment,
             act=partial(adjustment_resume, adjustment_id=adjustment.pk, actor=user),
             template="admin/rewards/adjustment/resume.html",
-            title=f"Resume adjustment #{adjustment.pk}",
-            done=lambda a: self._state_message(a, "resumed"),
+            title=_("Resume adjustment #%(pk)s") % {"pk": adjustment.pk},
+            done=lambda a: self._state_message(a, gettext("resumed")),
             may_resend=adjustment.state != State.SUBMITTING or self._inside_window(adjustment),
         )
 
@@ -393,8 +401,9 @@ class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
             except AdjustmentError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                self.message_user(request, "Balance check at Pomelo requested: its answer shows "
-                                  "here once Pomelo has given it.", messages.INFO)
+                self.message_user(request, gettext("Balance check at Pomelo requested: its answer "
+                                                   "shows here once Pomelo has given it."),
+                                  messages.INFO)
             return HttpResponseRedirect(here)
         form = AdjustmentOutcomeForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
@@ -408,19 +417,20 @@ class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
                 form.add_error(None, str(exc))
                 adjustment.refresh_from_db()
             else:
-                done = {"resend": "re-sent with the same idempotency key",
-                        "applied": "closed as applied; the ledger booked it",
-                        "not_applied": "closed as not applied"}[decision]
+                done = {"resend": gettext("re-sent with the same idempotency key"),
+                        "applied": gettext("closed as applied; the ledger booked it"),
+                        "not_applied": gettext("closed as not applied")}[decision]
                 if decision == "not_applied":
                     adjustment.refresh_from_db()
-                    self.message_user(request, f"Adjustment #{adjustment.pk} {done}. Nothing was "
-                                      "booked; a new request can follow.", messages.SUCCESS)
+                    self.message_user(request, gettext(
+                        "Adjustment #%(pk)s %(done)s. Nothing was booked; a new request can follow."
+                    ) % {"pk": adjustment.pk, "done": done}, messages.SUCCESS)
                 else:
                     self.message_user(request, *self._state_message(adjustment, done))
                 return self._detail_redirect(adjustment)
         return self._render(
             request, "admin/rewards/adjustment/outcome.html", adjustment,
-            f"Outcome of adjustment #{adjustment.pk}",
+            _("Outcome of adjustment #%(pk)s") % {"pk": adjustment.pk},
             form=form, evidence=adjustment_outcome_evidence(adjustment=adjustment),
             user_actions=adjustment_actions(adjustment=adjustment, user=user),
         )

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from kernel import permissions as perms
@@ -43,7 +44,7 @@ class AuditEntryAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
     # No date_hierarchy: its links cost a DISTINCT scan of the trail on every page.
     list_filter = ["action", "created_at", CreatedBetweenFilter]
     search_fields = ["=member__pomelo_user_id", "=actor_name"]
-    search_help_text = "Adjustment number, member's Pomelo user id, or the actor's user name."
+    search_help_text = _("Adjustment number, member's Pomelo user id, or the actor's user name.")
     list_select_related = ["member"]
     list_per_page = 100
     show_full_result_count = False
@@ -52,7 +53,7 @@ class AuditEntryAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
     fieldsets = [
         (None, {"fields": ["created_at", "action", "actor", "actor_name", "adjustment_link",
                            "member", "from_state", "to_state", "comment"]}),
-        ("Technical details", {"classes": ["collapse"], "fields": ["ip_address", "data_display"]}),
+        (_("Technical details"), {"classes": ["collapse"], "fields": ["ip_address", "data_display"]}),
     ]
     readonly_fields = [
         "created_at", "action", "actor", "actor_name", "ip_address", "adjustment_link", "member",
@@ -73,11 +74,11 @@ class AuditEntryAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
             return queryset.filter(condition), False
         return super().get_search_results(request, queryset, search_term)
 
-    @admin.display(description="adjustment", ordering="adjustment_id")
+    @admin.display(description=_("adjustment"), ordering="adjustment_id")
     def adjustment_link(self, obj: AuditEntry):
         return _adjustment_link(obj.adjustment_id)
 
-    @admin.display(description="state")
+    @admin.display(description=_("state"))
     def state_change(self, obj: AuditEntry):
         # State names as staff read them ("Pending approval"), not their codes.
         def label(state: str) -> str:
@@ -86,14 +87,14 @@ class AuditEntryAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
         if obj.from_state == obj.to_state:
             return label(obj.to_state) if obj.to_state else ""
         if not obj.from_state:
-            return f"New: {label(obj.to_state)}"
+            return _("New: %(state)s") % {"state": label(obj.to_state)}
         return f"{label(obj.from_state)} → {label(obj.to_state) if obj.to_state else '—'}"
 
-    @admin.display(description="comment")
+    @admin.display(description=_("comment"))
     def comment_short(self, obj: AuditEntry):
         return obj.comment if len(obj.comment) <= 80 else f"{obj.comment[:79]}…"
 
-    @admin.display(description="data")
+    @admin.display(description=_("data"))
     def data_display(self, obj: AuditEntry):
         return format_html(
             '<pre style="white-space: pre-wrap">{}</pre>',
@@ -112,6 +113,6 @@ class ApprovalAdmin(ReadOnlyAdminMixin, ModelAdmin):
     fields = ["created_at", "adjustment_link", "approver", "comment"]
     readonly_fields = fields
 
-    @admin.display(description="adjustment", ordering="adjustment_id")
+    @admin.display(description=_("adjustment"), ordering="adjustment_id")
     def adjustment_link(self, obj: Approval):
         return _adjustment_link(obj.adjustment_id)

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from rewards.models import ChainAnchor, ChainVerification
@@ -29,19 +30,21 @@ class ChainVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
               "ledger_accounts", "anchors_checked", "seconds", "problems_display"]
     readonly_fields = fields
 
-    @admin.display(description="first broken link")
+    @admin.display(description=_("first broken link"))
     def first_problem(self, obj: ChainVerification):
         if not obj.problems:
             return "—"
         first = obj.problems[0]
-        return f"{first['chain']}, entry #{first['entry']}: {first['what']}"
+        return _("%(chain)s, entry #%(entry)s: %(what)s") % {
+            "chain": first["chain"], "entry": first["entry"], "what": first["what"]}
 
-    @admin.display(description="broken links")
+    @admin.display(description=_("broken links"))
     def problems_display(self, obj: ChainVerification):
         if not obj.problems:
-            return "none"
+            return _("none")
         return format_html("<ul>{}</ul>", format_html_join(
-            "", "<li>{}, entry #{}: {}; expected <code>{}</code>, found <code>{}</code></li>",
-            ((p["chain"], p["entry"], p["what"], p["expected"], p["found"])
+            "", "<li>{}, {} #{}: {}; {} <code>{}</code>, {} <code>{}</code></li>",
+            ((p["chain"], _("entry"), p["entry"], p["what"], _("expected"), p["expected"], _("found"),
+              p["found"])
              for p in obj.problems),
         ))

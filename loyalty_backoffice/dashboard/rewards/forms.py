@@ -3,6 +3,7 @@ whether the request is allowed and say why not."""
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Card, Member
 from loyalty_backoffice.dashboard.toolkit.amount_input import AmountField
@@ -14,7 +15,7 @@ from rewards.policies import negative_balance_allowed
 def second_approval_thresholds() -> str:
     """The two-approver rule in words, for the request form: `points above 10,000.00; …`."""
     return "; ".join(
-        f"{account_type} above {amount_text(limit)}"
+        _("%(account_type)s above %(limit)s") % {"account_type": account_type, "limit": amount_text(limit)}
         for account_type, limit in settings.ADJUSTMENT_SECOND_APPROVAL_ABOVE.items()
     )
 
@@ -37,22 +38,24 @@ class AdjustmentRequestForm(forms.Form):
     """
 
     card = MemberCardField(
-        queryset=Card.objects.none(), required=False, empty_label="— choose a card —",
-        help_text="Pomelo moves balances by card.",
+        label=_("Card"), queryset=Card.objects.none(), required=False,
+        empty_label=_("— choose a card —"),
+        help_text=_("Pomelo moves balances by card."),
     )
-    account_type = forms.ChoiceField()
+    account_type = forms.ChoiceField(label=_("Account type"))
     # Typed in the staff member's own format (1,000.50 or 1.000,50); positivity is the
     # service's rule, worded once.
-    amount = AmountField(min_value=None, help_text="Positive, at most two decimals.")
-    reason_code = forms.ChoiceField(choices=[("", "— choose a reason —"), *Adjustment.ReasonCode.choices])
+    amount = AmountField(label=_("Amount"), min_value=None, help_text=_("Positive, at most two decimals."))
+    reason_code = forms.ChoiceField(label=_("Reason code"),
+                                    choices=[("", _("— choose a reason —")), *Adjustment.ReasonCode.choices])
     reason_text = forms.CharField(
-        label="Reason", widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="What happened and why the member should get this; the approver reads it.",
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("What happened and why the member should get this; the approver reads it."),
     )
     above_balance = forms.BooleanField(
-        required=False, label="Above available balance",
-        help_text="Debit more than the member has available. An approver must explicitly "
-                  "override the balance to approve it.",
+        required=False, label=_("Above available balance"),
+        help_text=_("Debit more than the member has available. An approver must explicitly "
+                   "override the balance to approve it."),
     )
 
     def __init__(self, *args, member: Member, direction: str, **kwargs):
@@ -62,15 +65,15 @@ class AdjustmentRequestForm(forms.Form):
         cards = member.cards.order_by("pomelo_card_id")
         self.fields["card"].queryset = cards
         self.fields["account_type"].choices = [
-            ("", "— choose an account —"), *((t, t.capitalize()) for t in settings.POMELO_ACCOUNT_TYPES)
+            ("", _("— choose an account —")), *((t, t.capitalize()) for t in settings.POMELO_ACCOUNT_TYPES)
         ]
         if direction != Adjustment.Direction.DEBIT or not negative_balance_allowed():
             # Where Pomelo refuses burns below zero, an override could only end in a failure.
             del self.fields["above_balance"]
-        self.fields["amount"].help_text = (
-            f"Positive, at most two decimals, written as {self.fields['amount'].widget_example()}. "
-            f"Two approvers are needed for {second_approval_thresholds()}."
-        )
+        self.fields["amount"].help_text = _(
+            "Positive, at most two decimals, written as %(example)s. Two approvers are needed for "
+            "%(thresholds)s."
+        ) % {"example": self.fields["amount"].widget_example(), "thresholds": second_approval_thresholds()}
         if not self.is_bound:
             only = list(cards[:2])
             if len(only) == 1:
@@ -80,18 +83,18 @@ class AdjustmentRequestForm(forms.Form):
 class AdjustmentReviewForm(forms.Form):
     """An approver's decision. The button pressed gives the decision."""
 
-    DECISIONS = [("approve", "Approve"), ("reject", "Reject")]
+    DECISIONS = [("approve", _("Approve")), ("reject", _("Reject"))]
 
     decision = forms.ChoiceField(choices=DECISIONS, widget=forms.HiddenInput)
     comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        error_messages={"required": "A comment is required to approve or reject an adjustment."},
-        help_text="Required. Kept in the audit trail.",
+        label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        error_messages={"required": _("A comment is required to approve or reject an adjustment.")},
+        help_text=_("Required. Kept in the audit trail."),
     )
     override_balance = forms.BooleanField(
-        required=False, label="Override balance",
-        help_text="Approve this debit although it exceeds the member's available balance. "
-                  "Say why in the comment.",
+        required=False, label=_("Override balance"),
+        help_text=_("Approve this debit although it exceeds the member's available balance. "
+                   "Say why in the comment."),
     )
 
     def __init__(self, *args, offer_override: bool = False, **kwargs):
@@ -105,16 +108,16 @@ class AdjustmentOutcomeForm(forms.Form):
     gives the decision; the comment records what the balance check showed."""
 
     DECISIONS = [
-        ("resend", "Re-send with the same key"),
-        ("applied", "Close as applied"),
-        ("not_applied", "Close as not applied"),
+        ("resend", _("Re-send with the same key")),
+        ("applied", _("Close as applied")),
+        ("not_applied", _("Close as not applied")),
     ]
 
     decision = forms.ChoiceField(choices=DECISIONS, widget=forms.HiddenInput)
     comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        error_messages={"required": "A comment is required: say what the balance at Pomelo showed."},
-        help_text="Required. Say what the balance at Pomelo showed; kept in the audit trail.",
+        label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        error_messages={"required": _("A comment is required: say what the balance at Pomelo showed.")},
+        help_text=_("Required. Say what the balance at Pomelo showed; kept in the audit trail."),
     )
 
 
@@ -122,15 +125,15 @@ class AdjustmentCommentForm(forms.Form):
     """Cancel and resume: a confirmation with an optional comment for the audit trail."""
 
     comment = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text="Optional. Kept in the audit trail.",
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text=_("Optional. Kept in the audit trail."),
     )
 
 
 class BalanceCheckForm(forms.Form):
     card = MemberCardField(
-        queryset=Card.objects.none(), required=False, empty_label="by member (Pomelo user id)",
-        label="Ask Pomelo",
+        queryset=Card.objects.none(), required=False, empty_label=_("by member (Pomelo user id)"),
+        label=_("Ask Pomelo"),
     )
 
     def __init__(self, *args, member: Member, **kwargs):

@@ -10,7 +10,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 
@@ -63,11 +63,11 @@ def reconciliation_schedule_words(*, now: datetime | None = None) -> str:
 class DriftingFilter(admin.SimpleListFilter):
     """Drifting accounts by default: they are what a reconciliation is read for."""
 
-    title = "drift"
+    title = _("drift")
     parameter_name = "drift"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Drifting"), ("no", "In step"), ("all", "All")]
+        return [("yes", _("Drifting")), ("no", _("In step")), ("all", _("All"))]
 
     def choices(self, changelist):
         current = self.value() or "yes"
@@ -93,7 +93,7 @@ class ReconciliationResultInline(ReadOnlyInline):
               "drifting", "error", "note"]
     readonly_fields = fields
     ordering = ["member_id", "account_type"]
-    verbose_name_plural = "drifting or failed accounts"
+    verbose_name_plural = _("drifting or failed accounts")
 
     def get_queryset(self, request):
         # A run covers every account; its page lists only those that need a look.
@@ -159,36 +159,37 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, ModelAdmin):
             ) % {"run": run.pk}, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:rewards_reconciliationrun_changelist"))
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: ReconciliationRun):
         return format_html('<span class="recon-status recon-{}">{}</span>', obj.status,
                            obj.get_status_display())
 
-    @admin.display(description="members checked")
+    @admin.display(description=_("members checked"))
     def progress_shown(self, obj: ReconciliationRun):
         if obj.members_total is None:
             return obj.members_checked
         return _("%(done)s of %(total)s") % {"done": obj.members_checked, "total": obj.members_total}
 
-    @admin.display(description="results")
+    @admin.display(description=_("results"))
     def drifting_results(self, obj: ReconciliationRun):
         url = reverse("admin:rewards_reconciliationresult_changelist")
         return format_html(
-            '<a href="{}?run__id__exact={}&amp;drift=all">All results of this run</a>', url, obj.pk
+            '<a href="{}?run__id__exact={}&amp;drift=all">{}</a>', url, obj.pk,
+            _("All results of this run"),
         )
 
-    @admin.display(description="adjustments of unrecorded outcome")
+    @admin.display(description=_("adjustments of unrecorded outcome"))
     def unsettled_adjustments_display(self, obj: ReconciliationRun):
         # Sent to Pomelo, outcome not recorded (lease over, or outcome unknown) when the run
         # started: Pomelo may have applied them, so they may explain part of the drift.
         if not obj.unsettled_adjustments:
-            return "None"
+            return _("None")
         items = format_html_join(
-            "", '<li><a href="{}">#{}</a> {} · {} {} {} (key <code>{}</code>)</li>',
+            "", '<li><a href="{}">#{}</a> {} · {} {} {} ({} <code>{}</code>)</li>',
             (
                 (reverse("admin:rewards_adjustment_change", args=[item["id"]]), item["id"],
                  item["state"], item["member"], item["account_type"], item["signed_amount"],
-                 item["idempotency_key"])
+                 _("key"), item["idempotency_key"])
                 for item in obj.unsettled_adjustments
             ),
         )
@@ -205,7 +206,7 @@ class ReconciliationResultAdmin(ReadOnlyAdminMixin, ModelAdmin):
     # date_hierarchy.
     list_filter = [
         DriftingFilter, account_type_filter("account_type"),
-        date_range_filter("checked_at", "checked between"),
+        date_range_filter("checked_at", _("checked between")),
     ]
     search_fields = ["=member__pomelo_user_id", "member__name"]
     list_select_related = ["member", "run"]
@@ -213,7 +214,7 @@ class ReconciliationResultAdmin(ReadOnlyAdminMixin, ModelAdmin):
     paginator = EstimatedCountPaginator
     show_facets = admin.ShowFacets.NEVER
 
-    @admin.display(description="member", ordering="member__pomelo_user_id")
+    @admin.display(description=_("member"), ordering="member__pomelo_user_id")
     def member_link(self, obj: ReconciliationResult):
         url = reverse("admin:accounts_member_change", args=[obj.member_id])
         return format_html('<a href="{}">{}</a>', url, obj.member)

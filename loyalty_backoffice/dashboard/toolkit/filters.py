@@ -8,6 +8,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kernel import permissions as perms
@@ -20,13 +21,13 @@ class WaitingForMyApprovalFilter(admin.SimpleListFilter):
     """The approver's queue: pending, not made by me, not yet approved by me (oldest first,
     see AdjustmentAdmin.get_ordering)."""
 
-    title = "approver queue"
+    title = _("approver queue")
     parameter_name = "queue"
     MINE = "mine"
 
     def lookups(self, request, model_admin):
         if request.user.has_perm(perms.APPROVE_ADJUSTMENT):
-            return [(self.MINE, "Waiting for my approval")]
+            return [(self.MINE, _("Waiting for my approval"))]
         return []
 
     def queryset(self, request, queryset):
@@ -57,14 +58,14 @@ class SubmissionAttentionFilter(admin.SimpleListFilter):
     attempt failed and waits to be resumed), or their outcome is unknown and an approver must
     decide."""
 
-    title = "outcome not recorded"
+    title = _("outcome not recorded")
     parameter_name = "unsettled"
     LEASE_OVER = "lease_over"
     ANY = "any"
 
     def lookups(self, request, model_admin):
-        return [(self.ANY, "Any (lease over or outcome unknown)"),
-                (self.LEASE_OVER, "Submitting, lease over")]
+        return [(self.ANY, _("Any (lease over or outcome unknown)")),
+                (self.LEASE_OVER, _("Submitting, lease over"))]
 
     def queryset(self, request, queryset):
         unsettled = adjustments_unsettled().values("pk")
@@ -78,7 +79,7 @@ class SubmissionAttentionFilter(admin.SimpleListFilter):
 class AccountTypeFilter(admin.SimpleListFilter):
     """The configured account types, without a DISTINCT scan of the table."""
 
-    title = "account type"
+    title = _("account type")
     parameter_name = "account_type"
     field_path = "account_type"
 
@@ -103,7 +104,7 @@ def account_type_filter(field_path: str) -> type[AccountTypeFilter]:
 class ApproverFilter(admin.SimpleListFilter):
     """Adjustments a given person approved (one of their approvals, whatever the outcome)."""
 
-    title = "approver"
+    title = _("approver")
     parameter_name = "approver"
 
     def lookups(self, request, model_admin):
@@ -119,7 +120,8 @@ class ApproverFilter(admin.SimpleListFilter):
             return queryset
         user_id = ascii_number(value)
         if user_id is None:
-            raise IncorrectLookupParameters(f"approver {value!r} is not a user id")
+            raise IncorrectLookupParameters(
+                gettext("approver %(value)r is not a user id") % {"value": value})
         approved = Approval.objects.filter(adjustment=OuterRef("pk"), approver_id=user_id)
         return queryset.filter(Exists(approved))
 
@@ -155,7 +157,8 @@ class DateRangeFilter(admin.ListFilter):
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise IncorrectLookupParameters(f"{value!r} is not a date (YYYY-MM-DD)") from None
+            raise IncorrectLookupParameters(
+                gettext("%(value)r is not a date (YYYY-MM-DD)") % {"value": value}) from None
 
     @staticmethod
     def _start_of(day: date, *, days_later: int = 0) -> datetime | None:
@@ -171,7 +174,8 @@ class DateRangeFilter(admin.ListFilter):
     def queryset(self, request, queryset):
         start, end = self._date(self.parameter_from), self._date(self.parameter_to)
         if start and end and start > end:
-            raise IncorrectLookupParameters(f"{start} is after {end}")
+            raise IncorrectLookupParameters(
+                gettext("%(start)s is after %(end)s") % {"start": start, "end": end})
         # Bounds as datetimes in the current time zone, so the index on the field is usable.
         lower = self._start_of(start) if start else None
         upper = self._start_of(end, days_later=1) if end else None
@@ -201,7 +205,7 @@ class DateRangeFilter(admin.ListFilter):
 
 
 class CreatedBetweenFilter(DateRangeFilter):
-    title = "created between"
+    title = _("created between")
     field_name = "created_at"
 
 

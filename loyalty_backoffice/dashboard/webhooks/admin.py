@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
@@ -45,17 +46,17 @@ class HttpStatusFilter(admin.SimpleListFilter):
     """The statuses the intake answers with (see the webhook contract), without a DISTINCT
     scan of the inbox on every page. Same parameter as Django's field filter."""
 
-    title = "HTTP status"
+    title = _("HTTP status")
     parameter_name = "http_status__exact"
     STATUSES = [
-        (200, "200 received, duplicate or key reused"),
-        (400, "400 invalid payload (before signed bodies were kept)"),
-        (401, "401 invalid signature"),
-        (403, "403 forbidden address"),
-        (405, "405 method not allowed"),
-        (411, "411 length required"),
-        (413, "413 payload too large"),
-        (500, "500 failed"),
+        (200, _("200 received, duplicate or key reused")),
+        (400, _("400 invalid payload (before signed bodies were kept)")),
+        (401, _("401 invalid signature")),
+        (403, _("403 forbidden address")),
+        (405, _("405 method not allowed")),
+        (411, _("411 length required")),
+        (413, _("413 payload too large")),
+        (500, _("500 failed")),
     ]
 
     def lookups(self, request, model_admin):
@@ -67,7 +68,8 @@ class HttpStatusFilter(admin.SimpleListFilter):
             return queryset
         status = ascii_number(value, max_digits=3)
         if status is None:
-            raise IncorrectLookupParameters(f"HTTP status {value!r} is not a status code")
+            raise IncorrectLookupParameters(
+                gettext("HTTP status %(value)r is not a status code") % {"value": value})
         return queryset.filter(http_status=status)
 
 
@@ -75,11 +77,11 @@ class NeedsReviewFilter(admin.SimpleListFilter):
     """Deliveries a person should look at: flagged, a key reused with another body, or applied
     with a warning (a balance below zero, say)."""
 
-    title = "needs review"
+    title = _("needs review")
     parameter_name = "needs_review"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Needs review"), ("no", "Nothing to review")]
+        return [("yes", _("Needs review")), ("no", _("Nothing to review"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -100,7 +102,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
     # No date_hierarchy (a DISTINCT scan of the inbox per page): a received-between filter.
     list_filter = [
         NeedsReviewFilter, "outcome", "kind", HttpStatusFilter,
-        date_range_filter("received_at", "received between"),
+        date_range_filter("received_at", _("received between")),
     ]
     search_fields = ["=idempotency_key", "=event_id", "=api_key"]
     paginator = EstimatedCountPaginator
@@ -201,20 +203,20 @@ class DeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
             "change_url": change_url,
         })
 
-    @admin.display(description="outcome", ordering="outcome")
+    @admin.display(description=_("outcome"), ordering="outcome")
     def outcome_badge(self, obj: Delivery):
         return format_html(
             '<span class="delivery-outcome outcome-{}">{}</span>', obj.outcome, obj.get_outcome_display()
         )
 
-    @admin.display(description="review")
+    @admin.display(description=_("review"))
     def review_shown(self, obj: Delivery):
         if not obj.review:
             return ""
         shown = obj.review if len(obj.review) <= 80 else obj.review[:79] + "…"
         return format_html('<span class="delivery-review" title="{}">{}</span>', obj.review, shown)
 
-    @admin.display(description="body")
+    @admin.display(description=_("body"))
     def body_shown(self, obj: Delivery):
         raw = bytes(obj.body)
         if not raw:
@@ -222,17 +224,18 @@ class DeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
         text = bytes_readable(raw[:BODY_SHOWN_BYTES])
         try:
             json.loads(raw)
-            valid = "valid JSON"
+            valid = gettext("valid JSON")
         except (ValueError, RecursionError):
-            valid = "not valid JSON"
-        facts = f"{len(raw)} bytes, {valid}, SHA-256 {hashlib.sha256(raw).hexdigest()}"
+            valid = gettext("not valid JSON")
+        facts = gettext("%(size)s bytes, %(valid)s, SHA-256 %(sha)s") % {
+            "size": len(raw), "valid": valid, "sha": hashlib.sha256(raw).hexdigest()}
         return format_html('<p class="delivery-body-facts">{}</p><pre class="delivery-body">{}</pre>',
                            facts, text)
 
     def has_reprocess_permission(self, request):
         return request.user.has_perm(perms.REPROCESS_DELIVERY)
 
-    @admin.action(description="Reprocess selected failed or flagged deliveries", permissions=["reprocess"])
+    @admin.action(description=_("Reprocess selected failed or flagged deliveries"), permissions=["reprocess"])
     def reprocess(self, request, queryset):
         for delivery_id in queryset.order_by("pk").values_list("pk", flat=True):
             self._reprocess_one(request, delivery_id)
@@ -248,5 +251,6 @@ class DeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
             Delivery.Outcome.KEY_REUSED: messages.WARNING,
         }.get(result.outcome, messages.ERROR)
         self.message_user(
-            request, f"Delivery #{result.delivery_id}: {result.outcome} — {result.message}", level
+            request, gettext("Delivery #%(pk)s: %(outcome)s — %(message)s") % {
+                "pk": result.delivery_id, "outcome": result.outcome, "message": result.message}, level
         )
