@@ -157,12 +157,14 @@ def _local_day_range(*, now: datetime, days: int) -> tuple[list[date], datetime]
 
 
 def _rewards_per_day(column: str, since: datetime) -> dict[tuple[str, date], int]:
+    # COUNT(*), not COUNT(id): the (column, account_type) index answers alone, without reading
+    # the table (an index-only scan).
     rows = (
         RewardEvent.objects.filter(**{f"{column}__gte": since})
         .annotate(day=TruncDate(column))
         .order_by()
         .values("account_type", "day")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
     return {(row["account_type"], row["day"]): row["n"] for row in rows}
 

@@ -1,6 +1,8 @@
 """Each staff member reads the back office in the language they chose (staff.services)."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from staff.models import UserPreference
@@ -81,3 +83,18 @@ def test_the_user_menu_links_to_the_language_page(client, make_staff):
 def test_the_sign_in_page_follows_the_browser(client):
     page = client.get(reverse("admin:login"), HTTP_ACCEPT_LANGUAGE="es")
     assert page.headers["Content-Language"] == "es"
+
+
+def test_the_choice_is_read_once_per_session_and_a_change_applies_at_once(client, make_staff):
+    user = make_staff("agent", "Support agent")
+    user_language_set(user=user, language="es")
+    as_user(client, user)
+    home = reverse("admin:index")
+    assert client.get(home).headers["Content-Language"] == "es"
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(home).headers["Content-Language"] == "es"
+    assert not [q for q in queries.captured_queries if "staff_userpreference" in q["sql"]]
+
+    client.post(reverse("admin:preferences"), {"language": "pt-br"})
+    assert client.get(home).headers["Content-Language"] == "pt-br"

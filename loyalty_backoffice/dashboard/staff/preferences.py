@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from staff.middleware import language_remember
 from staff.selectors import language_choices, user_language
 from staff.services import UserManagementError, user_language_set
 
@@ -41,6 +42,7 @@ def preferences_view(request: HttpRequest, *, site) -> HttpResponse:
             except UserManagementError as exc:
                 form.add_error("language", exc.message)
             else:
+                language_remember(request, preference.language)
                 # The confirmation already in the language just chosen.
                 translation.activate(preference.language or settings.LANGUAGE_CODE)
                 messages.success(request, gettext("Your language is saved."))
