@@ -185,12 +185,15 @@ def test_finance_auditor_filters_and_downloads_csv_and_can_change_nothing(
 
 PAGES_BY_ROLE = {
     "agent": ("Support agent", ["/admin/", "/admin/accounts/member/", "member",
-                                "/admin/rewards/adjustment/"]),
+                                "/admin/rewards/adjustment/", "/admin/rewards/adjustment/?made_by=me",
+                                "/admin/preferences/"]),
     "approver": ("Approver", ["/admin/", "/admin/rewards/adjustment/?queue=mine", "member"]),
     "auditor": ("Finance auditor", ["/admin/", "/admin/rewards/adjustment/",
                                     "/admin/rewards/auditentry/", "/admin/webhooks/delivery/",
-                                    "/admin/rewards/reconciliationrun/"]),
-    "administrator": ("Administrator", ["/admin/", "/admin/webhooks/delivery/", "/admin/auth/user/"]),
+                                    "/admin/rewards/reconciliationrun/", "/admin/rewards/ledgerentry/",
+                                    "/admin/rewards/rewardevent/"]),
+    "administrator": ("Administrator", ["/admin/", "/admin/webhooks/delivery/", "/admin/auth/user/",
+                                        "/admin/rewards/reconciliationrun/"]),
 }
 # `make screenshots` sets this to docs/screenshots to refresh the staff guide's pictures; a plain
 # test run writes them to a temporary folder and leaves the working tree as it was.
