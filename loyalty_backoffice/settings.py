@@ -144,10 +144,12 @@ AUTH_PASSWORD_VALIDATORS = [
 # The language of anyone who has not chosen one (staff choose theirs under "Language" in the
 # user menu, staff.services.user_language_set).
 LANGUAGE_CODE = "en-us"
+# The language page names each language in itself (staff.selectors.language_choices), so these
+# English names are not translated.
 LANGUAGES = [
-    ("en", _("English")),
-    ("es", _("Spanish")),
-    ("pt-br", _("Brazilian Portuguese")),
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("pt-br", "Brazilian Portuguese"),
 ]
 # Our catalogues: our own strings, and those of django-unfold's that staff see (unfold ships
 # none of its own; Django merges catalogues by message id).

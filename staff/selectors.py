@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db.models import QuerySet
+from django.utils.translation import get_language_info
 
 from staff.models import SavedFilter, UserPreference
 
@@ -13,8 +14,17 @@ def saved_filters_for(*, user: AbstractUser, view: str) -> QuerySet[SavedFilter]
 
 
 def language_choices() -> list[tuple[str, str]]:
-    """The languages staff may choose: settings.LANGUAGES, codes and names."""
-    return [(code, str(name)) for code, name in settings.LANGUAGES]
+    """The languages staff may choose (settings.LANGUAGES), each named in itself ("English",
+    "Español", "Português brasileiro"), as language pickers do: someone who chose a language
+    they cannot read still finds their own."""
+    choices = []
+    for code, name in settings.LANGUAGES:
+        try:
+            local = get_language_info(code)["name_local"]
+        except KeyError:  # a code Django does not describe: the settings' name
+            local = str(name)
+        choices.append((code, local[:1].upper() + local[1:]))
+    return choices
 
 
 def user_language(*, user) -> str:

@@ -98,3 +98,11 @@ def test_the_choice_is_read_once_per_session_and_a_change_applies_at_once(client
 
     client.post(reverse("admin:preferences"), {"language": "pt-br"})
     assert client.get(home).headers["Content-Language"] == "pt-br"
+
+
+def test_the_language_page_names_each_language_in_itself(client, make_staff):
+    user = make_staff("agent", "Support agent")
+    user_language_set(user=user, language="es")
+    page = as_user(client, user).get(reverse("admin:preferences")).content.decode()
+    for name in ("English", "Español", "Português"):
+        assert name in page

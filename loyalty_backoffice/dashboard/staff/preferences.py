@@ -27,8 +27,7 @@ class LanguageForm(forms.Form):
             translation.get_supported_language_variant(settings.LANGUAGE_CODE), settings.LANGUAGE_CODE)
         self.fields["language"].choices = [
             ("", _("Default (%(language)s)") % {"language": default}),
-            *[(code, translation.get_language_info(code)["name_local"])
-              for code, _name in language_choices()],
+            *language_choices(),
         ]
 
 
