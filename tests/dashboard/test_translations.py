@@ -176,6 +176,16 @@ ROLE_USERS = {"Support agent": "agent", "Approver": "approver", "Finance auditor
 
 
 @pytest.fixture
+def people(make_staff):
+    """The roles' people under names that are no English word: a username is data, and
+    "approver" would read as our message of that name left untranslated."""
+    return {key: make_staff(username, role) for key, username, role in [
+        ("agent", "lucia.perez", "Support agent"), ("approver", "mateo.silva", "Approver"),
+        ("auditor", "camila.rocha", "Finance auditor"), ("admin", "joao.lima", "Administrator"),
+    ]}
+
+
+@pytest.fixture
 def demo(people, member, webhook):
     """One of everything a page lists: adjustments in several states with their approvals and
     audit, a balance check, a reconciliation with a drifting account, a bulk batch, the chain's

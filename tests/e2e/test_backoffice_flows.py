@@ -225,6 +225,27 @@ def demo_work(member_with_points, make_staff, webhook, sandbox_pomelo, live_serv
     return member_with_points
 
 
+@pytest.mark.parametrize("language", ["es", "pt-br"])
+def test_spanish_and_portuguese_pages_fit_1366_px_too(staff, demo_work, language):
+    """Translations run longer than the English: every page of each role, in each language,
+    chosen as a person would, on the Language page of the user menu."""
+    member_with_points = demo_work
+    for username, (role, paths) in PAGES_BY_ROLE.items():
+        session = staff(f"{username}-{language}", role)
+        page = session.goto("/admin/preferences/")
+        page.select_option("select[name=language]", language)
+        page.click(".submit-row [type=submit]")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        for path in paths:
+            if path == "member":
+                path = f"/admin/accounts/member/{member_with_points.pk}/change/"
+            page = session.goto(path)
+            assert page.locator("html").get_attribute("lang") == language
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{path} overflows 1366 px by {overflow} px for the {role} in {language}"
+
+
 @pytest.mark.parametrize("username", list(PAGES_BY_ROLE))
 def test_each_roles_pages_fit_1366_px_and_leave_screenshots_for_the_guide(
     staff, demo_work, username, tmp_path
