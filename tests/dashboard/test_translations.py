@@ -88,28 +88,38 @@ def test_the_reader_of_po_files_reads_plurals_contexts_and_fuzzy_flags(tmp_path)
 
 
 class _VisibleText(HTMLParser):
-    """The text a person reads: text nodes outside scripts, styles and templates, plus the
-    words on buttons and inputs (value, placeholder) and the titles shown on hover."""
+    """The text a person reads: text nodes outside scripts, styles, templates and icons, plus
+    the words on buttons and inputs (value, placeholder) and the titles shown on hover."""
 
     HIDDEN = {"script", "style", "template", "noscript"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+            "track", "wbr"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.nodes: list[str] = []
-        self._hidden = 0
+        self._hidden: list[str] = []  # the hidden element and the tags open inside it
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.HIDDEN:
-            self._hidden += 1
         attributes = dict(attrs)
+        if self._hidden:
+            if tag not in self.VOID:
+                self._hidden.append(tag)
+            return
+        # An icon's text is its name in the icon font ("anchor", "approval"): drawn, never read.
+        if tag in self.HIDDEN or "material-symbols" in (attributes.get("class") or ""):
+            if tag not in self.VOID:
+                self._hidden = [tag]
+            return
         if tag == "input" and attributes.get("type") in ("submit", "button"):
             self._add(attributes.get("value") or "")
         for name in ("placeholder", "title", "aria-label"):
             self._add(attributes.get(name) or "")
 
     def handle_endtag(self, tag):
-        if tag in self.HIDDEN and self._hidden:
-            self._hidden -= 1
+        if tag in self._hidden:
+            while self._hidden.pop() != tag:
+                pass
 
     def handle_data(self, data):
         if not self._hidden:
@@ -306,3 +316,10 @@ def test_a_spanish_page_shows_our_translations_and_djangos(client, people, demo)
     assert "Operaciones" in text and "Miembros" in text  # ours (the sidebar)
     assert "Cerrar sesión" in text  # Django's admin catalogue
     assert "Idioma" in text  # the user menu's link to the language page
+
+
+def test_icon_names_scripts_and_void_tags_are_not_read_as_text():
+    html = ('<p>Ledger <span class="material-symbols-outlined">anchor</span> entries</p>'
+            '<script>var approval = "approval";</script><input type="submit" value="Save"><br>'
+            '<span class="material-symbols-outlined"><b>approval</b></span><em>after</em>')
+    assert visible_text(html) == ["Ledger", "entries", "Save", "after"]
