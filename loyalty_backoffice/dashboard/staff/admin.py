@@ -137,9 +137,9 @@ class StaffUserAdmin(DjangoUserAdmin):
 
     @admin.display(description=gettext_lazy("roles"))
     def roles_display(self, obj):
-        from kernel.roles import ROLES
+        from kernel.roles import ROLES, role_label
 
-        roles = sorted(group.name for group in obj.groups.all() if group.name in ROLES)
+        roles = sorted(role_label(group.name) for group in obj.groups.all() if group.name in ROLES)
         return ", ".join(roles) or "—"
 
     # --- saving -----------------------------------------------------------------------------
