@@ -86,4 +86,4 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.kind or '-'} {self.idempotency_key or '-'} {self.outcome}"
+        return f"#{self.pk} {self.kind or '-'} {self.idempotency_key or '-'} {self.get_outcome_display()}"
