@@ -39,6 +39,8 @@ UNIT_NAMES = {"points": _("points"), "cashback": _("cashback"), "miles": _("mile
 # The short words of the adjustment summary ("credit", "debit"), for tables of rows.
 DIRECTION_LABELS = {Adjustment.Direction.CREDIT: _("credit"), Adjustment.Direction.DEBIT: _("debit")}
 
+ADJUSTMENT_STATE_LABELS = dict(Adjustment.State.choices)
+
 
 @register.filter
 def unit_name(account_type: str) -> str:
@@ -55,6 +57,12 @@ def direction_label(direction) -> str:
     """`credit` and `debit` in the reader's language; anything else (a bad cell of an upload)
     as it was written."""
     return str(DIRECTION_LABELS.get(str(direction or ""), direction or ""))
+
+
+@register.filter
+def adjustment_state(state) -> str:
+    """An adjustment's state as audit entries store it (`pending_approval`), by its label."""
+    return str(ADJUSTMENT_STATE_LABELS.get(str(state or ""), state or ""))
 
 
 @register.filter
