@@ -35,7 +35,7 @@ from loyalty_backoffice.dashboard.rewards.forms import (
     BalanceCheckForm,
     second_approval_thresholds,
 )
-from loyalty_backoffice.dashboard.toolkit.display import amount
+from loyalty_backoffice.dashboard.toolkit.display import account_type_name, amount, unit_name
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
@@ -185,7 +185,7 @@ class MemberAdmin(ModelAdmin):
             if differing:
                 detail = "; ".join(
                     gettext("%(account_type)s: Pomelo %(pomelo)s, our ledger %(ledger)s") % {
-                        "account_type": line.account_type,
+                        "account_type": account_type_name(line.account_type),
                         "pomelo": line.pomelo if line.pomelo is not None else gettext("nothing"),
                         "ledger": line.ledger if line.ledger is not None else "0.00"}
                     for line in differing
@@ -228,7 +228,8 @@ class MemberAdmin(ModelAdmin):
                         "%(direction)s of %(amount)s %(account_type)s requested as adjustment "
                         "#%(pk)s. Nothing moves until %(needed)d approvers approve it.", needed,
                     ) % {"direction": label.capitalize(), "amount": adjustment.amount,
-                         "account_type": adjustment.account_type, "pk": adjustment.pk, "needed": needed},
+                         "account_type": unit_name(adjustment.account_type), "pk": adjustment.pk,
+                         "needed": needed},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(

@@ -16,6 +16,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from kernel.account_types import account_type_name as _account_type_name
+from kernel.account_types import unit_name as _unit_name
 from loyalty_backoffice.dashboard.toolkit.amount_input import DECIMAL_PLACES, amount_for_input
 from rewards.models import Adjustment
 
@@ -33,8 +34,6 @@ def _decimal(value) -> Decimal | None:
         return None
 
 
-# Account types have plain names staff know; unknown ones are shown as configured.
-UNIT_NAMES = {"points": _("points"), "cashback": _("cashback"), "miles": _("miles")}
 
 # The short words of the adjustment summary ("credit", "debit"), for tables of rows.
 DIRECTION_LABELS = {Adjustment.Direction.CREDIT: _("credit"), Adjustment.Direction.DEBIT: _("debit")}
@@ -44,7 +43,7 @@ ADJUSTMENT_STATE_LABELS = dict(Adjustment.State.choices)
 
 @register.filter
 def unit_name(account_type: str) -> str:
-    return str(UNIT_NAMES.get(account_type, account_type))
+    return _unit_name(str(account_type or ""))
 
 
 @register.filter
