@@ -28,7 +28,7 @@ from accounts.services import (
     reward_account_lock,
 )
 from kernel import permissions as perms
-from kernel.account_types import account_type_name
+from kernel.account_types import unit_name
 from kernel.errors import BackofficeError
 from kernel.locks import lock_one
 from kernel.tasks import task_enqueue_in_transaction
@@ -159,7 +159,7 @@ _OPEN_REQUEST_NAMED = {
 
 def _open_request_message(direction: str, account_type: str, existing: Adjustment | None) -> str:
     # One whole sentence per direction and case, so each language words it its own way.
-    values = {"account_type": account_type_name(account_type)}
+    values = {"account_type": unit_name(account_type)}
     if existing is None:
         return str(_OPEN_REQUEST[Direction(direction)]) % values
     return str(_OPEN_REQUEST_NAMED[Direction(direction)]) % {
