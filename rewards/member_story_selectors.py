@@ -69,6 +69,11 @@ def _title(entries: list[LedgerEntry]) -> Text:
     # The available bucket's entry names the step ("reward confirmed"); the pending one of a
     # confirmation only says it leaves pending.
     main = next((e for e in entries if e.bucket == LedgerEntry.Bucket.AVAILABLE), entries[0])
+    return ledger_entry_title(main)
+
+
+def ledger_entry_title(main: LedgerEntry) -> Text:
+    """The entry's stored description, as staff read it in their language."""
     if main.description in LEDGER_STEPS:
         return LEDGER_STEPS[main.description]
     adjustment = main.adjustment

@@ -266,8 +266,12 @@ class CardAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
 @admin.register(RewardAccount)
 class RewardAccountAdmin(ReadOnlyAdminMixin, ModelAdmin):
-    list_display = ["member", "account_type", "available_balance", "pending_balance", "updated_at"]
+    list_display = ["member", "account_type_shown", "available_balance", "pending_balance", "updated_at"]
     list_filter = [account_type_filter("account_type")]
+
+    @admin.display(description=_("account type"), ordering="account_type")
+    def account_type_shown(self, obj: RewardAccount):
+        return account_type_name(obj.account_type)
     search_fields = ["=member__pomelo_user_id", "member__name", "=member__email"]
     list_select_related = ["member"]
     show_full_result_count = False
@@ -294,7 +298,7 @@ class BalanceSnapshotAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
     @staticmethod
     def _amounts(values: dict) -> str:
-        return ", ".join(f"{k} {v}" for k, v in sorted(values.items())) or "—"
+        return ", ".join(f"{account_type_name(k)} {v}" for k, v in sorted(values.items())) or "—"
 
     @admin.display(description=_("Pomelo"))
     def pomelo_balances(self, obj: BalanceSnapshot):
