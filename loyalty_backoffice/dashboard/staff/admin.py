@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kernel.client_ip import client_ip
+from kernel.roles import role_label
 from loyalty_backoffice.dashboard.staff.forms import (
     AdministratorUserChangeForm,
     AdministratorUserCreateForm,
@@ -52,6 +53,28 @@ User = get_user_model()
 class _SaveRefused(Exception):
     """A service refused a save the form had accepted (a concurrent change won the race)."""
 
+
+
+class GroupFilter(admin.SimpleListFilter):
+    """Django's groups filter, with the roles named in the reader's language (the group names
+    stay in English in the database)."""
+
+    title = gettext_lazy("roles")
+    parameter_name = "groups__id__exact"
+
+    def lookups(self, request, model_admin):
+        from django.contrib.auth.models import Group
+
+        return [(str(pk), role_label(name))
+                for pk, name in Group.objects.order_by("name").values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isascii() or not value.isdigit():
+            return queryset.none()
+        return queryset.filter(groups__id=int(value))
 
 
 admin.site.unregister(User)
@@ -82,8 +105,8 @@ class StaffUserAdmin(DjangoUserAdmin):
 
     def get_list_filter(self, request):
         if self._operator(request):
-            return ["is_active", "is_superuser", "is_staff", "groups"]
-        return ["is_active", "groups"]
+            return ["is_active", "is_superuser", "is_staff", GroupFilter]
+        return ["is_active", GroupFilter]
 
     def get_actions(self, request):
         return super().get_actions(request) if self._operator(request) else {}
