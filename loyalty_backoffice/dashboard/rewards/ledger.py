@@ -44,8 +44,13 @@ class PomeloIdSearchMixin:
 
 class LedgerEntryInline(ReadOnlyInline):
     model = LedgerEntry
-    fields = ["created_at", "bucket", "amount", "description"]
+    fields = ["created_at", "bucket", "amount", "step"]
     readonly_fields = fields
+
+    @admin.display(description=_("description"))
+    def step(self, obj: LedgerEntry):
+        # Stored in English; shown in the reader's language.
+        return ledger_entry_title(obj)
 
 
 @admin.register(RewardEvent)

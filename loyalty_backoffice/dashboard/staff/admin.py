@@ -16,7 +16,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
@@ -63,8 +65,6 @@ class GroupFilter(admin.SimpleListFilter):
     parameter_name = "groups__id__exact"
 
     def lookups(self, request, model_admin):
-        from django.contrib.auth.models import Group
-
         return [(str(pk), role_label(name))
                 for pk, name in Group.objects.order_by("name").values_list("pk", "name")]
 
@@ -78,6 +78,18 @@ class GroupFilter(admin.SimpleListFilter):
 
 
 admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(DjangoGroupAdmin):
+    """The groups (the roles) listed by their label in the reader's language."""
+
+    list_display = ["role"]
+
+    @admin.display(description=gettext_lazy("role"), ordering="name")
+    def role(self, obj: Group) -> str:
+        return role_label(obj.name)
 
 
 @admin.register(User)
