@@ -5,7 +5,10 @@ from decimal import Decimal
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from kernel.account_types import account_type_name
 
 
 class Member(models.Model):
@@ -33,7 +36,9 @@ class Member(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name or '(no name)'} · {self.pomelo_user_id}"
+        return gettext("%(name)s · %(user_id)s") % {
+            "name": self.name or gettext("(no name)"), "user_id": self.pomelo_user_id,
+        }
 
 
 class Card(models.Model):
@@ -104,7 +109,7 @@ class RewardAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member.pomelo_user_id} · {self.account_type}"
+        return f"{self.member.pomelo_user_id} · {account_type_name(self.account_type)}"
 
 
 class BalanceSnapshot(models.Model):
@@ -140,4 +145,6 @@ class BalanceSnapshot(models.Model):
         permissions = [("check_balance", "Can check a member's balance at Pomelo")]
 
     def __str__(self) -> str:
-        return f"{self.member.pomelo_user_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        return gettext("%(user_id)s at %(time)s") % {
+            "user_id": self.member.pomelo_user_id, "time": f"{self.created_at:%Y-%m-%d %H:%M}",
+        }

@@ -8,6 +8,7 @@ idempotency key, and follows the single-adjustment life from there.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Card, Member
@@ -88,7 +89,9 @@ class BulkBatch(models.Model):
         self._persisted_state = self.state if self.pk else None
 
     def __str__(self) -> str:
-        return f"Batch #{self.pk} · {self.file_name} · {self.get_state_display()}"
+        return gettext("Batch #%(id)s · %(file)s · %(state)s") % {
+            "id": self.pk, "file": self.file_name, "state": self.get_state_display(),
+        }
 
     def save(self, *args, **kwargs):
         if self._persisted_state is None and self.state != self.State.PENDING_APPROVAL:
@@ -124,7 +127,9 @@ class BulkApproval(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.approver} approved batch #{self.batch_id}"
+        return gettext("%(approver)s approved batch #%(id)s") % {
+            "approver": self.approver, "id": self.batch_id,
+        }
 
 
 class BulkRow(models.Model):
@@ -167,4 +172,4 @@ class BulkRow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Batch #{self.batch_id} line {self.line}"
+        return gettext("Batch #%(id)s line %(line)s") % {"id": self.batch_id, "line": self.line}

@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from bulk_adjustments.csv_file import BulkFileError, csv_rows_read
 from bulk_adjustments.models import BulkApproval, BulkBatch, BulkRow
@@ -65,9 +65,12 @@ def bulk_file_preview(
     try:
         preview = preview_build(file_name=file_name, content=content, rows=csv_rows_read(content))
     except BulkFileError as exc:
+        # The audit trail keeps the problems in English; the page shows them translated.
+        with translation.override(settings.LANGUAGE_CODE):
+            stored = "; ".join(str(problem) for problem in exc.problems)
         with transaction.atomic(durable=True):
             _audit(action=Action.BULK_FILE_PREVIEWED, actor=maker, batch=None, ip_address=ip_address,
-                   comment="refused: " + "; ".join(exc.problems)[:2000],
+                   comment="refused: " + stored[:2000],
                    data={"file_name": file_name[:255], "file_size": len(content)})
         raise
     with transaction.atomic(durable=True):
@@ -169,28 +172,38 @@ def _expire_if_overdue(batch: BulkBatch, *, now) -> bool:
     return False
 
 
+# One whole sentence per verb, so each language words it its own way.
+_REFUSALS = {
+    "approve": {
+        "permission": gettext_lazy("You do not have permission to approve bulk batches."),
+        "own": gettext_lazy("You uploaded batch #%(pk)s; you cannot approve it."),
+        "comment": gettext_lazy("A comment is required to approve a batch."),
+        "state": gettext_lazy(
+            "Batch #%(pk)s is %(state)s; only a batch pending approval can be approved."),
+    },
+    "reject": {
+        "permission": gettext_lazy("You do not have permission to reject bulk batches."),
+        "own": gettext_lazy("You uploaded batch #%(pk)s; you cannot reject it."),
+        "comment": gettext_lazy("A comment is required to reject a batch."),
+        "state": gettext_lazy(
+            "Batch #%(pk)s is %(state)s; only a batch pending approval can be rejected."),
+    },
+}
+
+
 def _checker_validate(batch: BulkBatch, *, approver, comment: str, verb: str) -> str:
+    refusals = _REFUSALS[verb]
     if not approver.has_perm(perms.APPROVE_BULK_BATCH):
-        raise BulkBatchError(gettext("You do not have permission to %(verb)s bulk batches.") % {
-            "verb": verb,
-        })
+        raise BulkBatchError(str(refusals["permission"]))
     if batch.maker_id == approver.pk:
-        raise BulkBatchError(gettext("You uploaded batch #%(pk)s; you cannot %(verb)s it.") % {
-            "pk": batch.pk,
-            "verb": verb,
-        })
+        raise BulkBatchError(str(refusals["own"]) % {"pk": batch.pk})
     comment = (comment or "").strip()
     if not comment:
-        raise BulkBatchError(gettext("A comment is required to %(verb)s a batch.") % {"verb": verb})
+        raise BulkBatchError(str(refusals["comment"]))
     if batch.state != State.PENDING_APPROVAL:
-        raise BulkBatchError(
-            gettext(
-                "Batch #%(pk)s is %(state)s; only a batch pending approval can be %(verb)sd.") % {
-                "pk": batch.pk,
-                "state": batch.get_state_display().lower(),
-                "verb": verb,
-            }
-        )
+        raise BulkBatchError(str(refusals["state"]) % {
+            "pk": batch.pk, "state": batch.get_state_display().lower(),
+        })
     return comment
 
 

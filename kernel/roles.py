@@ -5,6 +5,8 @@ post_migrate handler), so a change here needs no migration. `roles_sync` can be 
 any time to restore them.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from kernel import permissions as perms
 
 ROLES = {
@@ -51,6 +53,21 @@ ROLES = {
         perms.VIEW_ACCESS_ATTEMPT, perms.DELETE_ACCESS_ATTEMPT, perms.VIEW_ACCESS_LOG,
     ],
 }
+
+# The group names stay in English in the database (they are the roles' keys); staff read them
+# through these labels, in their language.
+ROLE_LABELS = {
+    "Support agent": _("Support agent"),
+    "Approver": _("Approver"),
+    "Finance auditor": _("Finance auditor"),
+    "Administrator": _("Administrator"),
+}
+
+
+def role_label(name: str) -> str:
+    """The translated label of the role `name`; another group's name as it is stored."""
+    label = ROLE_LABELS.get(name)
+    return str(label) if label is not None else name
 
 
 def roles_sync(*, group_model, permission_model) -> list[str]:

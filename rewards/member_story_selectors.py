@@ -14,22 +14,38 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
+
 from accounts.models import Member
-from rewards.models import LedgerEntry
+from kernel.lazy_text import Text, lazy_message
+from rewards.models import Adjustment, LedgerEntry
 from rewards.selectors import TimelineItem, member_timeline
 
 ZERO = Decimal("0.00")
 # The two entries of one confirmation (out of pending, into available) are written in one
 # transaction, microseconds apart.
 SAME_MOVE = timedelta(seconds=2)
-NO_MONEY_MOVED = "no money moved"
+# The ledger's descriptions are stored in English (rewards/services/notifications.py); staff
+# read them in their language. One written otherwise is shown as stored.
+LEDGER_STEPS = {
+    "reward pending": _("Reward pending"),
+    "reward confirmed": _("Reward confirmed"),
+    "reward confirmed: leaves pending": _("Reward confirmed: leaves pending"),
+    "reward cancelled while pending": _("Reward cancelled while pending"),
+    "reward cancelled after confirmation: reversal": _("Reward cancelled after confirmation: reversal"),
+}
+MANUAL_STEPS = {
+    Adjustment.Direction.CREDIT: _("Manual credit #%(id)s"),
+    Adjustment.Direction.DEBIT: _("Manual debit #%(id)s"),
+}
+REASON_LABELS = dict(Adjustment.ReasonCode.choices)
 
 
 @dataclass
 class StoryRow:
     at: datetime
     kind: str  # "money", "adjustment", "audit", "snapshot" or "reward"
-    title: str
+    title: Text
     account_type: str = ""
     pending_change: Decimal | None = None
     available_change: Decimal | None = None
@@ -37,7 +53,7 @@ class StoryRow:
     available_after: Decimal | None = None
     # A request's amount: it moves nothing until it succeeds (then a money row follows).
     requested: Decimal | None = None
-    detail: str = ""
+    detail: Text = ""
     actor: str = ""
     adjustment_id: int | None = None
     reward_event_id: int | None = None
@@ -49,10 +65,21 @@ class StoryRow:
         return self.kind == "money"
 
 
-def _title(entries: list[LedgerEntry]) -> str:
+def _title(entries: list[LedgerEntry]) -> Text:
     # The available bucket's entry names the step ("reward confirmed"); the pending one of a
     # confirmation only says it leaves pending.
     main = next((e for e in entries if e.bucket == LedgerEntry.Bucket.AVAILABLE), entries[0])
+    return ledger_entry_title(main)
+
+
+def ledger_entry_title(main: LedgerEntry) -> Text:
+    """The entry's stored description, as staff read it in their language."""
+    if main.description in LEDGER_STEPS:
+        return LEDGER_STEPS[main.description]
+    adjustment = main.adjustment
+    if adjustment is not None and adjustment.direction in MANUAL_STEPS:
+        return lazy_message(MANUAL_STEPS[Adjustment.Direction(adjustment.direction)],
+                            id=adjustment.pk)
     return main.description[:1].upper() + main.description[1:]
 
 
@@ -88,13 +115,22 @@ def _money_rows(member: Member, limit: int) -> list[StoryRow]:
         for entry in group:
             changes[entry.bucket] = (changes[entry.bucket] or ZERO) + entry.amount
         cause = group[0]
-        detail, actor = "", "Pomelo"
+        detail: Text = ""
+        actor = "Pomelo"
         if cause.reward_event is not None:
-            card = f" · card {cause.reward_event.card.pomelo_card_id}" if cause.reward_event.card else ""
-            detail = f"transaction {cause.reward_event.transaction_id}{card}"
+            event = cause.reward_event
+            detail = (lazy_message(_("transaction %(transaction)s · card %(card)s"),
+                                   transaction=event.transaction_id, card=event.card.pomelo_card_id)
+                      if event.card else
+                      lazy_message(_("transaction %(transaction)s"), transaction=event.transaction_id))
         elif cause.adjustment is not None:
-            detail = f"{cause.adjustment.get_reason_code_display()}: {cause.adjustment.reason_text}"
-            actor = cause.adjustment.maker.get_username()
+            adjustment = cause.adjustment
+            detail = lazy_message(
+                _("%(reason)s: %(text)s"),
+                reason=REASON_LABELS.get(adjustment.reason_code, adjustment.reason_code),
+                text=adjustment.reason_text,
+            )
+            actor = adjustment.maker.get_username()
         rows.append(StoryRow(
             at=max(e.created_at for e in group),
             kind="money",
@@ -118,7 +154,7 @@ def _money_rows(member: Member, limit: int) -> list[StoryRow]:
 
 def _without_money(item: TimelineItem) -> StoryRow | None:
     """The timeline's items that move nothing; its reward stages are the ledger's rows here."""
-    if item.kind == "reward" and not (item.attention or NO_MONEY_MOVED in item.title):
+    if item.kind == "reward" and not (item.attention or item.no_money_moved):
         return None
     return StoryRow(
         at=item.at, kind=item.kind, title=item.title, account_type=item.account_type,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from kernel import permissions as perms
 from rewards.models import Adjustment
@@ -82,7 +82,22 @@ def _state_words(adjustment: Adjustment) -> str:
     }
 
 
-_PARTICIPLES = {"review": "reviewed", "approve": "approved", "reject": "rejected"}
+# One whole sentence per verb ("review" is either decision), so each language words it its own way.
+_NO_PERMISSION = {
+    "review": gettext_lazy("You do not have permission to approve or reject adjustments."),
+    "approve": gettext_lazy("You do not have permission to approve adjustments."),
+    "reject": gettext_lazy("You do not have permission to reject adjustments."),
+}
+_OWN_REQUEST = {
+    "review": gettext_lazy("You requested adjustment #%(pk)s; another approver must review it."),
+    "approve": gettext_lazy("You requested adjustment #%(pk)s; another approver must approve it."),
+    "reject": gettext_lazy("You requested adjustment #%(pk)s; another approver must reject it."),
+}
+_NOT_PENDING = {
+    "review": gettext_lazy("%(adjustment)s; only a request pending approval can be reviewed."),
+    "approve": gettext_lazy("%(adjustment)s; only a request pending approval can be approved."),
+    "reject": gettext_lazy("%(adjustment)s; only a request pending approval can be rejected."),
+}
 
 
 def approval_deadline_passed(adjustment: Adjustment, *, now: datetime) -> bool:
@@ -97,20 +112,11 @@ def review_refusal(adjustment: Adjustment, *, user, now: datetime, already_appro
     Maker-checker: the maker never reviews their own request, and each approval of a request
     that needs two comes from a different approver (`already_approved`: this user gave one)."""
     if not user.has_perm(perms.APPROVE_ADJUSTMENT):
-        action = "approve or reject" if verb == "review" else verb
-        return gettext("You do not have permission to %(action)s adjustments.") % {
-            "action": action,
-        }
+        return str(_NO_PERMISSION[verb])
     if adjustment.maker_id == user.pk:
-        return gettext("You requested adjustment #%(pk)s; another approver must %(verb)s it.") % {
-            "pk": adjustment.pk,
-            "verb": verb,
-        }
+        return str(_OWN_REQUEST[verb]) % {"pk": adjustment.pk}
     if adjustment.state != State.PENDING_APPROVAL:
-        return (gettext("%(adjustment)s; only a request pending approval can be %(verb)s.") % {
-            "adjustment": _state_words(adjustment),
-            "verb": _PARTICIPLES[verb],
-        })
+        return str(_NOT_PENDING[verb]) % {"adjustment": _state_words(adjustment)}
     if approval_deadline_passed(adjustment, now=now):
         return gettext("Adjustment #%(pk)s is past its approval deadline and will expire.") % {
             "pk": adjustment.pk,

@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 
 from kernel import permissions as perms
 from kernel.errors import BackofficeError
-from kernel.roles import ROLES
+from kernel.roles import ROLES, role_label
 
 User = get_user_model()
 
@@ -47,7 +47,7 @@ def roles_validate(roles: Iterable[str]) -> list[str]:
         raise UserManagementError(
             gettext("Unknown role %(unknown)s; the roles are %(roles)s.") % {
                 "unknown": ', '.join(map(repr, unknown)),
-                "roles": ', '.join(ROLES),
+                "roles": ', '.join(role_label(role) for role in ROLES),
             }
         )
     return roles

@@ -86,4 +86,5 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.kind or '-'} {self.idempotency_key or '-'} {self.outcome}"
+        kind = self.get_kind_display() or "-"
+        return f"#{self.pk} {kind} {self.idempotency_key or '-'} {self.get_outcome_display()}"

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from kernel.roles import ROLES
+from kernel.roles import ROLES, role_label
 
 
 def _back_link(request: HttpRequest) -> str:
@@ -29,7 +29,8 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     signed_in = bool(user and user.is_authenticated)
     roles = []
     if signed_in:
-        roles = sorted(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        roles = sorted(role_label(name) for name in
+                       user.groups.filter(name__in=ROLES).values_list("name", flat=True))
     if not reason:
         reason = _("Your role does not allow this page or action.")
     return render(

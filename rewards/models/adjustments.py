@@ -7,9 +7,11 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Card, Member
+from kernel.account_types import account_type_name
 
 
 def idempotency_key_new() -> str:
@@ -162,7 +164,11 @@ class Adjustment(models.Model):
         self._persisted_state = self.state if self.pk else None
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.direction} {self.amount} {self.account_type} · {self.get_state_display()}"
+        # Titles and breadcrumbs: in the reader's language, evaluated when shown.
+        return gettext("#%(id)s %(direction)s %(amount)s %(account_type)s · %(state)s") % {
+            "id": self.pk, "direction": self.get_direction_display(), "amount": self.amount,
+            "account_type": account_type_name(self.account_type), "state": self.get_state_display(),
+        }
 
     def save(self, *args, **kwargs):
         # A guard below the admin: the state moves only through transition_to().
@@ -221,4 +227,6 @@ class Approval(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.approver} approved #{self.adjustment_id}"
+        return gettext("%(approver)s approved #%(id)s") % {
+            "approver": self.approver, "id": self.adjustment_id,
+        }

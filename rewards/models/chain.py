@@ -6,6 +6,7 @@ docs/audit-chain.md explains the chains; rewards/chain.py computes the hashes.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from kernel.append_only import AppendOnlyModel
@@ -29,7 +30,10 @@ class ChainHead(models.Model):
         verbose_name_plural = _("chain heads")
 
     def __str__(self) -> str:
-        return f"{self.name} head #{self.entry_id} ({self.length} entries)"
+        return ngettext(
+            "%(name)s head #%(entry)s (%(length)s entry)", "%(name)s head #%(entry)s (%(length)s entries)",
+            self.length,
+        ) % {"name": self.name, "entry": self.entry_id, "length": self.length}
 
 
 class ChainAnchor(AppendOnlyModel):
@@ -72,7 +76,9 @@ class ChainAnchor(AppendOnlyModel):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"anchor #{self.pk} {self.created_at:%Y-%m-%d %H:%M} {self.digest[:12]}…"
+        return gettext("anchor #%(id)s %(created)s %(digest)s…") % {
+            "id": self.pk, "created": f"{self.created_at:%Y-%m-%d %H:%M}", "digest": self.digest[:12],
+        }
 
 
 class ChainAnchorHead(AppendOnlyModel):
@@ -90,7 +96,9 @@ class ChainAnchorHead(AppendOnlyModel):
         verbose_name_plural = _("chain anchor heads")
 
     def __str__(self) -> str:
-        return f"account {self.account_id} head #{self.entry_id}"
+        return gettext("account %(account)s head #%(entry)s") % {
+            "account": self.account_id, "entry": self.entry_id,
+        }
 
 
 class ChainVerification(models.Model):
@@ -117,5 +125,9 @@ class ChainVerification(models.Model):
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
-        result = {True: "sound", False: "BROKEN", None: "running"}[self.sound]
-        return f"check {self.started_at:%Y-%m-%d %H:%M} {result}"
+        started = f"{self.started_at:%Y-%m-%d %H:%M}"
+        if self.sound is None:
+            return gettext("check %(started)s running") % {"started": started}
+        if self.sound:
+            return gettext("check %(started)s sound") % {"started": started}
+        return gettext("check %(started)s BROKEN") % {"started": started}

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Card, RewardAccount
+from kernel.account_types import account_type_name
 from kernel.append_only import AppendOnlyModel
 
 
@@ -75,7 +76,7 @@ class RewardEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.transaction_id} · {self.account_type} · {self.state}"
+        return f"{self.transaction_id} · {account_type_name(self.account_type)} · {self.get_state_display()}"
 
 
 class LedgerEntry(AppendOnlyModel):
@@ -136,4 +137,4 @@ class LedgerEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} {self.bucket} {self.amount:+}"
+        return f"{self.account} {self.get_bucket_display()} {self.amount:+}"

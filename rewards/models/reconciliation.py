@@ -3,9 +3,11 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Member, RewardAccount
+from kernel.account_types import account_type_name
 
 
 class ReconciliationRun(models.Model):
@@ -54,7 +56,10 @@ class ReconciliationRun(models.Model):
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Reconciliation #{self.pk} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+        return gettext("Reconciliation #%(id)s %(started)s %(status)s") % {
+            "id": self.pk, "started": f"{self.started_at:%Y-%m-%d %H:%M}",
+            "status": self.get_status_display(),
+        }
 
 
 class ReconciliationResult(models.Model):
@@ -98,5 +103,9 @@ class ReconciliationResult(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (f"{self.member.pomelo_user_id} · {self.account_type or 'all'}: ledger "
-                f"{self.ledger_available} vs Pomelo {self.pomelo_available}")
+        return gettext("%(user_id)s · %(account_type)s: ledger %(ledger)s vs Pomelo %(pomelo)s") % {
+            "user_id": self.member.pomelo_user_id,
+            "account_type": (account_type_name(self.account_type) if self.account_type
+                             else pgettext("account types", "all")),
+            "ledger": self.ledger_available, "pomelo": self.pomelo_available,
+        }

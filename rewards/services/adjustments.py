@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import BalanceSnapshot, Card, Member, RewardAccount
 from accounts.services import (
@@ -28,6 +28,7 @@ from accounts.services import (
     reward_account_lock,
 )
 from kernel import permissions as perms
+from kernel.account_types import unit_name
 from kernel.errors import BackofficeError
 from kernel.locks import lock_one
 from kernel.tasks import task_enqueue_in_transaction
@@ -62,6 +63,7 @@ from rewards.services.ledger import ledger_post
 from rewards.services.maker_notifications import maker_notification_create
 
 State = Adjustment.State
+Direction = Adjustment.Direction
 Action = AuditEntry.Action
 CENT = Decimal("0.01")
 SECOND = timedelta(seconds=1)
@@ -139,6 +141,30 @@ def _enqueue_outcome_check(
 
     task_enqueue_in_transaction(adjustment_outcome_check_task, adjustment_id=adjustment.pk,
              actor_id=actor.pk if actor is not None else None, ip_address=ip_address)
+
+
+_OPEN_REQUEST = {
+    Direction.CREDIT: gettext_lazy(
+        "There is already an open credit request for %(account_type)s for this member."),
+    Direction.DEBIT: gettext_lazy(
+        "There is already an open debit request for %(account_type)s for this member."),
+}
+_OPEN_REQUEST_NAMED = {
+    Direction.CREDIT: gettext_lazy("There is already an open credit request for %(account_type)s "
+                                   "for this member (#%(pk)s, %(state)s)."),
+    Direction.DEBIT: gettext_lazy("There is already an open debit request for %(account_type)s "
+                                  "for this member (#%(pk)s, %(state)s)."),
+}
+
+
+def _open_request_message(direction: str, account_type: str, existing: Adjustment | None) -> str:
+    # One whole sentence per direction and case, so each language words it its own way.
+    values = {"account_type": unit_name(account_type)}
+    if existing is None:
+        return str(_OPEN_REQUEST[Direction(direction)]) % values
+    return str(_OPEN_REQUEST_NAMED[Direction(direction)]) % {
+        **values, "pk": existing.pk, "state": existing.get_state_display().lower(),
+    }
 
 
 @transaction.atomic(savepoint=False)
@@ -222,10 +248,7 @@ def adjustment_request_joined(
         existing = Adjustment.objects.open().filter(
             member=member, account_type=account_type, direction=direction
         ).first()
-        raise AdjustmentError(
-            f"There is already an open {direction} request for {account_type} for this member"
-            + (f" (#{existing.pk}, {existing.get_state_display().lower()})." if existing else ".")
-        ) from None
+        raise AdjustmentError(_open_request_message(direction, account_type, existing)) from None
     audit_record(
         action=Action.ADJUSTMENT_REQUESTED, actor=maker, ip_address=ip_address,
         adjustment=adjustment, to_state=adjustment.state, comment=reason_text,
@@ -255,13 +278,19 @@ def _refuse(reason: str) -> None:
         raise AdjustmentError(reason)
 
 
+_COMMENT_REQUIRED = {
+    "approve": gettext_lazy("A comment is required to approve an adjustment."),
+    "reject": gettext_lazy("A comment is required to reject an adjustment."),
+}
+
+
 def _checker_validate(adjustment: Adjustment, *, approver, comment: str, verb: str,
                       already_approved: bool = False) -> str:
     _refuse(review_refusal(adjustment, user=approver, now=timezone.now(),
                            already_approved=already_approved, verb=verb))
     comment = (comment or "").strip()
     if not comment:
-        raise AdjustmentError(gettext("A comment is required to %(verb)s an adjustment.") % {"verb": verb})
+        raise AdjustmentError(str(_COMMENT_REQUIRED[verb]))
     return comment
 
 

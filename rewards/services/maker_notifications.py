@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from kernel.account_types import unit_name
 from kernel.locks import lock_for_update
 from kernel.tasks import task_enqueue_in_transaction
 from rewards.models import Adjustment, AuditEntry, MakerNotification
@@ -64,7 +65,7 @@ def maker_notification_text(notification: MakerNotification) -> str:
         "direction": (_("credit") if adjustment.direction == Adjustment.Direction.CREDIT
                       else _("debit")),
         "amount": formats.localize(adjustment.amount, use_l10n=True),
-        "unit": adjustment.account_type,
+        "unit": unit_name(adjustment.account_type),
         "member": adjustment.member.pomelo_user_id,
     }
     if notification.kind == Kind.APPROVED:

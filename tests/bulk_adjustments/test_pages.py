@@ -126,3 +126,26 @@ def test_maker_cancels_from_the_page(client, people, members):
     response = client.post(f"/admin/bulk_adjustments/bulkbatch/{batch.pk}/cancel/", {"comment": "oops"})
     assert response.status_code == 302
     assert BulkBatch.objects.get().state == "cancelled"
+
+
+def test_the_batch_page_names_each_rows_account_direction_and_outcome(client, people, members):
+    batch = batch_made(people["agent"], CONTENT)
+    client.force_login(people["agent"])
+    page = client.get(f"/admin/bulk_adjustments/bulkbatch/{batch.pk}/change/").content.decode()
+    rows = page.split('id="bulk-rows"', 1)[1].split("</table>", 1)[0]
+    # The labels, not the stored codes ("points", "waiting", "invalid").
+    assert "<td>Points</td><td>credit</td>" in rows
+    assert "<td>Waiting</td>" in rows and "<td>Invalid (not requested)</td>" in rows
+    assert "<td>waiting</td>" not in rows and "<td>points</td>" not in rows
+
+
+def test_a_refused_file_lists_its_problems_on_the_page_and_in_the_audit_trail(
+    client, people, members
+):
+    client.force_login(people["agent"])
+    response = upload(client, content=b"pomelo_user_id,account_type\n")
+    assert response.status_code == 400
+    problems = response.context["problems"]
+    assert "Missing column direction, amount, reason_code, reason_text." in [str(p) for p in problems]
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.BULK_FILE_PREVIEWED)
+    assert entry.comment.startswith("refused: Missing column direction, amount, reason_code")

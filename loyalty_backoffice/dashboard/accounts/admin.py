@@ -35,7 +35,7 @@ from loyalty_backoffice.dashboard.rewards.forms import (
     BalanceCheckForm,
     second_approval_thresholds,
 )
-from loyalty_backoffice.dashboard.toolkit.display import amount
+from loyalty_backoffice.dashboard.toolkit.display import account_type_name, amount, unit_name
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
@@ -185,7 +185,7 @@ class MemberAdmin(ModelAdmin):
             if differing:
                 detail = "; ".join(
                     gettext("%(account_type)s: Pomelo %(pomelo)s, our ledger %(ledger)s") % {
-                        "account_type": line.account_type,
+                        "account_type": account_type_name(line.account_type),
                         "pomelo": line.pomelo if line.pomelo is not None else gettext("nothing"),
                         "ledger": line.ledger if line.ledger is not None else "0.00"}
                     for line in differing
@@ -228,7 +228,8 @@ class MemberAdmin(ModelAdmin):
                         "%(direction)s of %(amount)s %(account_type)s requested as adjustment "
                         "#%(pk)s. Nothing moves until %(needed)d approvers approve it.", needed,
                     ) % {"direction": label.capitalize(), "amount": adjustment.amount,
-                         "account_type": adjustment.account_type, "pk": adjustment.pk, "needed": needed},
+                         "account_type": unit_name(adjustment.account_type), "pk": adjustment.pk,
+                         "needed": needed},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(
@@ -265,8 +266,12 @@ class CardAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
 @admin.register(RewardAccount)
 class RewardAccountAdmin(ReadOnlyAdminMixin, ModelAdmin):
-    list_display = ["member", "account_type", "available_balance", "pending_balance", "updated_at"]
+    list_display = ["member", "account_type_shown", "available_balance", "pending_balance", "updated_at"]
     list_filter = [account_type_filter("account_type")]
+
+    @admin.display(description=_("account type"), ordering="account_type")
+    def account_type_shown(self, obj: RewardAccount):
+        return account_type_name(obj.account_type)
     search_fields = ["=member__pomelo_user_id", "member__name", "=member__email"]
     list_select_related = ["member"]
     show_full_result_count = False
@@ -293,7 +298,7 @@ class BalanceSnapshotAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
     @staticmethod
     def _amounts(values: dict) -> str:
-        return ", ".join(f"{k} {v}" for k, v in sorted(values.items())) or "—"
+        return ", ".join(f"{account_type_name(k)} {v}" for k, v in sorted(values.items())) or "—"
 
     @admin.display(description=_("Pomelo"))
     def pomelo_balances(self, obj: BalanceSnapshot):

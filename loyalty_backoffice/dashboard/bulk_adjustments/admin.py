@@ -225,7 +225,8 @@ class BulkBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         outcome = outcome if outcome in Outcome.LABELS else None
         rows = batch_rows(batch=batch, outcome=outcome)
         page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("p"))
-        rows = [(row, row_outcome(row)) for row in page.object_list]
+        # The outcome's label, in the reader's language; the filter links keep the codes.
+        rows = [(row, Outcome.LABELS[row_outcome(row)]) for row in page.object_list]
         return self._render(
             request, "batch.html", str(batch), batch=batch, original=batch, progress=progress,
             actions=batch_actions(batch=batch, user=request.user, progress=progress),

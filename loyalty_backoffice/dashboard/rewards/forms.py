@@ -6,8 +6,10 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Card, Member
+from kernel.account_types import account_type_name
 from loyalty_backoffice.dashboard.toolkit.amount_input import AmountField
 from loyalty_backoffice.dashboard.toolkit.display import amount as amount_text
+from loyalty_backoffice.dashboard.toolkit.display import unit_name
 from rewards.models import Adjustment
 from rewards.policies import negative_balance_allowed
 
@@ -15,7 +17,8 @@ from rewards.policies import negative_balance_allowed
 def second_approval_thresholds() -> str:
     """The two-approver rule in words, for the request form: `points above 10,000.00; …`."""
     return "; ".join(
-        _("%(account_type)s above %(limit)s") % {"account_type": account_type, "limit": amount_text(limit)}
+        _("%(account_type)s above %(limit)s")
+        % {"account_type": unit_name(account_type), "limit": amount_text(limit)}
         for account_type, limit in settings.ADJUSTMENT_SECOND_APPROVAL_ABOVE.items()
     )
 
@@ -65,7 +68,8 @@ class AdjustmentRequestForm(forms.Form):
         cards = member.cards.order_by("pomelo_card_id")
         self.fields["card"].queryset = cards
         self.fields["account_type"].choices = [
-            ("", _("— choose an account —")), *((t, t.capitalize()) for t in settings.POMELO_ACCOUNT_TYPES)
+            ("", _("— choose an account —")),
+            *((t, account_type_name(t)) for t in settings.POMELO_ACCOUNT_TYPES),
         ]
         if direction != Adjustment.Direction.DEBIT or not negative_balance_allowed():
             # Where Pomelo refuses burns below zero, an override could only end in a failure.

@@ -1,13 +1,16 @@
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.text import smart_split, unescape_string_literal
+from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from kernel import permissions as perms
+from kernel.account_types import account_type_name
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
 from loyalty_backoffice.dashboard.toolkit.finance_lists import FinanceListMixin
 from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
+from rewards.member_story_selectors import ledger_entry_title
 from rewards.models import LedgerEntry, RewardEvent
 from rewards.selectors import (
     PomeloIdMatches,
@@ -41,8 +44,13 @@ class PomeloIdSearchMixin:
 
 class LedgerEntryInline(ReadOnlyInline):
     model = LedgerEntry
-    fields = ["created_at", "bucket", "amount", "description"]
+    fields = ["created_at", "bucket", "amount", "step"]
     readonly_fields = fields
+
+    @admin.display(description=_("description"))
+    def step(self, obj: LedgerEntry):
+        # Stored in English; shown in the reader's language.
+        return ledger_entry_title(obj)
 
 
 @admin.register(RewardEvent)
@@ -51,7 +59,8 @@ class RewardEventAdmin(FinanceListMixin, PomeloIdSearchMixin, ReadOnlyAdminMixin
     export_permission = perms.EXPORT_REWARD_EVENT
     export_file_name = "reward-events"
     list_display = [
-        "transaction_id", "account_type", "member", "state", "amount", "needs_review", "created_at",
+        "transaction_id", "account_type_shown", "member", "state", "amount", "needs_review",
+        "created_at",
     ]
     # The big lists avoid what scans the whole table on every page: date_hierarchy (a date
     # range filter instead), a DISTINCT of the account types, and an exact COUNT(*).
@@ -65,13 +74,17 @@ class RewardEventAdmin(FinanceListMixin, PomeloIdSearchMixin, ReadOnlyAdminMixin
     def export_rows(self, queryset):
         return reward_event_csv_rows(queryset=queryset)
 
+    @admin.display(description=_("account type"), ordering="account_type")
+    def account_type_shown(self, obj: RewardEvent):
+        return account_type_name(obj.account_type)
+
     def search_condition(self, matches: PomeloIdMatches) -> Q:
         return (
             Q(pk__in=matches.reward_event_ids) | Q(account_id__in=matches.account_ids)
             | Q(card_id__in=matches.card_ids)
         )
 
-    @admin.display(ordering="account__member__pomelo_user_id")
+    @admin.display(description=_("member"), ordering="account__member__pomelo_user_id")
     def member(self, obj: RewardEvent):
         # A tombstone kept from a cancellation without user id has no account yet.
         return obj.account.member if obj.account_id else "—"
@@ -82,15 +95,20 @@ class LedgerEntryAdmin(FinanceListMixin, PomeloIdSearchMixin, ReadOnlyAdminMixin
     finance_view = SavedFilter.View.LEDGER
     export_permission = perms.EXPORT_LEDGER_ENTRY
     export_file_name = "ledger"
-    list_display = ["created_at", "account", "bucket", "amount", "description", "reward_event"]
+    list_display = ["created_at", "account", "bucket", "amount", "step", "reward_event"]
     list_filter = ["bucket", account_type_filter("account__account_type"), CreatedBetweenFilter]
     search_fields = ["=account__member__pomelo_user_id", "=reward_event__transaction_id"]
-    list_select_related = ["account__member", "reward_event"]
+    list_select_related = ["account__member", "reward_event", "adjustment"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
     def search_condition(self, matches: PomeloIdMatches) -> Q:
         return Q(account_id__in=matches.account_ids) | Q(reward_event_id__in=matches.reward_event_ids)
+
+    @admin.display(description=_("description"), ordering="description")
+    def step(self, obj: LedgerEntry):
+        # Stored in English; shown in the reader's language.
+        return ledger_entry_title(obj)
 
     def export_rows(self, queryset):
         return ledger_csv_rows(queryset=queryset)

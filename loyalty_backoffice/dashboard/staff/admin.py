@@ -16,7 +16,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
@@ -26,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kernel.client_ip import client_ip
+from kernel.roles import role_label
 from loyalty_backoffice.dashboard.staff.forms import (
     AdministratorUserChangeForm,
     AdministratorUserCreateForm,
@@ -54,7 +57,39 @@ class _SaveRefused(Exception):
 
 
 
+class GroupFilter(admin.SimpleListFilter):
+    """Django's groups filter, with the roles named in the reader's language (the group names
+    stay in English in the database)."""
+
+    title = gettext_lazy("roles")
+    parameter_name = "groups__id__exact"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), role_label(name))
+                for pk, name in Group.objects.order_by("name").values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isascii() or not value.isdigit():
+            return queryset.none()
+        return queryset.filter(groups__id=int(value))
+
+
 admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(DjangoGroupAdmin):
+    """The groups (the roles) listed by their label in the reader's language."""
+
+    list_display = ["role"]
+
+    @admin.display(description=gettext_lazy("role"), ordering="name")
+    def role(self, obj: Group) -> str:
+        return role_label(obj.name)
 
 
 @admin.register(User)
@@ -82,8 +117,8 @@ class StaffUserAdmin(DjangoUserAdmin):
 
     def get_list_filter(self, request):
         if self._operator(request):
-            return ["is_active", "is_superuser", "is_staff", "groups"]
-        return ["is_active", "groups"]
+            return ["is_active", "is_superuser", "is_staff", GroupFilter]
+        return ["is_active", GroupFilter]
 
     def get_actions(self, request):
         return super().get_actions(request) if self._operator(request) else {}
@@ -137,9 +172,9 @@ class StaffUserAdmin(DjangoUserAdmin):
 
     @admin.display(description=gettext_lazy("roles"))
     def roles_display(self, obj):
-        from kernel.roles import ROLES
+        from kernel.roles import ROLES, role_label
 
-        roles = sorted(group.name for group in obj.groups.all() if group.name in ROLES)
+        roles = sorted(role_label(group.name) for group in obj.groups.all() if group.name in ROLES)
         return ", ".join(roles) or "—"
 
     # --- saving -----------------------------------------------------------------------------

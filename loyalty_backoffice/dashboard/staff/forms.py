@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from kernel.roles import ROLES
+from kernel.roles import ROLE_LABELS, ROLES
 from staff.policies import (
     UserManagementError,
     email_available_check,
@@ -23,7 +23,8 @@ FORBIDDEN_FIELDS = frozenset({
     "is_superuser", "is_staff", "is_active", "user_permissions", "groups", "password",
     "password1", "password2", "usable_password", "last_login", "date_joined",
 })
-ROLE_CHOICES = [(role, role) for role in ROLES]
+# The group name is posted and stored; the person reads the role's label in their language.
+ROLE_CHOICES = [(role, ROLE_LABELS.get(role, role)) for role in ROLES]
 
 
 def _checked(rule, *args, **kwargs):

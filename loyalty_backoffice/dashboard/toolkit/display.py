@@ -2,7 +2,8 @@
 
 - `{{ value|amount:"points" }}`: `1,234.50 points` in English, `1.234,50 points` in Spanish;
 - `{{ value|signed_amount:"points" }}`: the same with `+` or `−` in front, for movements;
-- `{{ value|local_time }}`: `2026-11-28 07:10 -03`, in TIME_ZONE with the zone named.
+- `{{ value|local_time }}`: `2026-11-28 07:10 -03`, in TIME_ZONE with the zone named;
+- `{{ account_type|account_type_name }}`: `Points`, `Puntos` in Spanish; unknown types as configured.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from django import template
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from kernel.account_types import account_type_name as _account_type_name
+from kernel.account_types import unit_name as _unit_name
 from loyalty_backoffice.dashboard.toolkit.amount_input import DECIMAL_PLACES, amount_for_input
+from rewards.models import Adjustment
 
 register = template.Library()
 
@@ -30,12 +34,34 @@ def _decimal(value) -> Decimal | None:
         return None
 
 
-# Account types have plain names staff know; unknown ones are shown as configured.
-UNIT_NAMES = {"points": _("points"), "cashback": _("cashback"), "miles": _("miles")}
+
+# The short words of the adjustment summary ("credit", "debit"), for tables of rows.
+DIRECTION_LABELS = {Adjustment.Direction.CREDIT: _("credit"), Adjustment.Direction.DEBIT: _("debit")}
+
+ADJUSTMENT_STATE_LABELS = dict(Adjustment.State.choices)
 
 
+@register.filter
 def unit_name(account_type: str) -> str:
-    return str(UNIT_NAMES.get(account_type, account_type))
+    return _unit_name(str(account_type or ""))
+
+
+@register.filter
+def account_type_name(account_type) -> str:
+    return _account_type_name(str(account_type or ""))
+
+
+@register.filter
+def direction_label(direction) -> str:
+    """`credit` and `debit` in the reader's language; anything else (a bad cell of an upload)
+    as it was written."""
+    return str(DIRECTION_LABELS.get(str(direction or ""), direction or ""))
+
+
+@register.filter
+def adjustment_state(state) -> str:
+    """An adjustment's state as audit entries store it (`pending_approval`), by its label."""
+    return str(ADJUSTMENT_STATE_LABELS.get(str(state or ""), state or ""))
 
 
 @register.filter

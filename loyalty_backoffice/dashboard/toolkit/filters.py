@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kernel import permissions as perms
+from kernel.account_types import account_type_name
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
 from rewards.models import Adjustment, Approval
 from rewards.selectors import adjustments_unsettled, adjustments_waiting_for
@@ -84,7 +85,7 @@ class AccountTypeFilter(admin.SimpleListFilter):
     field_path = "account_type"
 
     def lookups(self, request, model_admin):
-        return [(t, t.capitalize()) for t in settings.POMELO_ACCOUNT_TYPES]
+        return [(t, account_type_name(t)) for t in settings.POMELO_ACCOUNT_TYPES]
 
     def queryset(self, request, queryset):
         if self.value():

@@ -77,7 +77,7 @@ def test_balance_check_by_card_highlights_a_difference(client, people, member, p
     response = as_user(client, people["agent"]).post(check_url(member), {"card": card.pk}, follow=True)
     assert "card_id=crd-1" in pomelo.calls[-1].request.url
     [message] = messages_of(response)
-    assert "differs from our ledger" in message and "points: Pomelo 90.50, our ledger 100.00" in message
+    assert "differs from our ledger" in message and "Points: Pomelo 90.50, our ledger 100.00" in message
     html = response.content.decode()
     assert 'class="bo-differs"' in html and "−9.50" in html
     assert BalanceSnapshot.objects.get().card == card

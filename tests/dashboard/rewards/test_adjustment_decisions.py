@@ -299,3 +299,11 @@ def test_no_standard_add_change_or_delete(client, people, pending):
 def test_unknown_adjustment_is_404(client, people):
     as_user(client, people["approver"])
     assert client.get(reverse("admin:rewards_adjustment_review", args=[424242])).status_code == 404
+
+
+def test_the_history_shows_state_labels_not_the_stored_codes(client, people, member):
+    adjustment = make_request(people["agent"], member)
+    adjustment_reject(adjustment_id=adjustment.pk, approver=people["approver"], comment="no proof")
+    html = as_user(client, people["approver"]).get(detail(adjustment)).content.decode()
+    assert "Pending approval &rarr; Rejected" in html
+    assert "pending_approval &rarr;" not in html and "&rarr; rejected" not in html

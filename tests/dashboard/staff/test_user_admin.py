@@ -363,3 +363,15 @@ def test_other_roles_cannot_open_user_management(client, staff):
         client.force_login(staff[role])
         assert client.get(LIST).status_code == 403
         assert client.post(f"/admin/auth/user/{staff['agent'].pk}/deactivate/").status_code == 403
+
+
+def test_the_user_list_filters_by_role_named_by_its_label(client, people):
+    client.force_login(people["admin"])
+    approvers = Group.objects.get(name="Approver")
+    response = client.get(LIST, {"groups__id__exact": str(approvers.pk)})
+    assert response.status_code == 200
+    listed = {user.username for user in response.context["cl"].result_list}
+    assert listed == set(approvers.user_set.values_list("username", flat=True)) and listed
+    role_filter = next(f for f in response.context["cl"].filter_specs if f.title == "roles")
+    assert (str(approvers.pk), "Approver") in role_filter.lookup_choices
+    assert client.get(LIST, {"groups__id__exact": "x"}).context["cl"].result_count == 0

@@ -127,4 +127,4 @@ def test_reconciliation_run_page_lists_its_drifting_accounts(client, people, his
 def test_balance_snapshot_list_shows_pomelo_beside_our_ledger(client, people, history):
     as_user(client, people["agent"])
     html = client.get(reverse("admin:accounts_balancesnapshot_changelist")).content.decode()
-    assert "points 90" in html and "points 100.00" in html and "differs" in html
+    assert "Points 90" in html and "Points 100.00" in html and "differs" in html
