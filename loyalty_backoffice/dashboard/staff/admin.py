@@ -12,6 +12,7 @@ input, call one service and show its answer.
 from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from axes.admin import AccessLogAdmin as AxesAccessLogAdmin
 from axes.models import AccessAttempt, AccessLog
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
@@ -25,7 +26,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from kernel.client_ip import client_ip
 from kernel.roles import role_label
@@ -349,9 +350,26 @@ class AccessAttemptAdmin(AxesAccessAttemptAdmin):
     an unlock (deleting the record) goes through the audited service."""
 
     actions = ["unlock"]
+    # django-axes' own labels are in English only: the same fields under our messages.
+    fieldsets = (
+        (None, {"fields": ("username", "path_info", "failures_since_start", "expiration")}),
+        (gettext_lazy("Form data"), {"fields": ("get_data", "post_data")}),
+        (gettext_lazy("Request"), {"fields": ("user_agent", "ip_address", "http_accept")}),
+    )
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("status"))
+    def status(self, obj: AccessAttempt) -> str:
+        left = settings.AXES_FAILURE_LIMIT - obj.failures_since_start
+        if left > 0:
+            return ngettext("%(n)d attempt left", "%(n)d attempts left", left) % {"n": left}
+        return _("Locked out")
+
+    @admin.display(description=gettext_lazy("expires"))
+    def expiration(self, obj: AccessAttempt):
+        return obj.expiration.expires_at if hasattr(obj, "expiration") else _("Not set")
 
     def get_actions(self, request):
         actions = super().get_actions(request)
