@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 
 from accounts.models import Member
 from tests.support.ci import IN_CI
@@ -32,6 +33,16 @@ def _postgres_only(request):
         if IN_CI:
             pytest.fail("test needs PostgreSQL and CI must provide it")
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://… to run it")
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A page in Spanish leaves its thread in Spanish, as in any Django process (the next
+    request activates its own): each test starts and ends in LANGUAGE_CODE, so a message
+    checked by one does not depend on the language of the page another rendered."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

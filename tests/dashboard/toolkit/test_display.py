@@ -20,7 +20,8 @@ def test_amounts_have_separators_two_decimals_and_their_unit():
         assert render("{{ v|signed_amount }}", v=Decimal("0")) == "0.00"
         assert render("{{ v|amount }}", v=None) == "—"
     with translation.override("es"):
-        assert render('{{ v|amount:"points" }}', v=Decimal("1234567.5")) == "1.234.567,50 points"
+        # The unit in the reader's language too.
+        assert render('{{ v|amount:"points" }}', v=Decimal("1234567.5")) == "1.234.567,50 puntos"
     with translation.override("pt-br"):
         assert render("{{ v|signed_amount }}", v=Decimal("-1000")) == "−1.000,00"
 
