@@ -117,12 +117,20 @@ class ReconciliationState:
 
 
 def reconciliation_state() -> ReconciliationState:
-    """The latest finished reconciliation (its drifting accounts) and a run under way, if any."""
+    """The latest finished reconciliation (its drifting accounts) and a run under way, if any.
+
+    One read of the latest few finished or running runs: a single run at a time holds the
+    reconciliation lock and a killed one is marked failed, so the last finished is among them;
+    a second read only if it is not."""
     Status = ReconciliationRun.Status
     latest = ReconciliationRun.objects.order_by("-started_at", "-id")
+    recent = list(latest.filter(status__in=[Status.FINISHED, Status.RUNNING])[:5])
+    finished = next((run for run in recent if run.status == Status.FINISHED), None)
+    if finished is None and len(recent) == 5:
+        finished = latest.filter(status=Status.FINISHED).first()
     return ReconciliationState(
-        last_finished=latest.filter(status=Status.FINISHED).first(),
-        running=latest.filter(status=Status.RUNNING).first(),
+        last_finished=finished,
+        running=next((run for run in recent if run.status == Status.RUNNING), None),
     )
 
 

@@ -117,6 +117,15 @@ class MemberAdmin(ModelAdmin):
             *super().get_urls(),
         ]
 
+    def get_object(self, request, object_id, from_field=None):
+        # The member page reads the member in its own change_view and again in Django's: one
+        # read (with its accounts and cards) serves both within a request.
+        key = (object_id, from_field)
+        cached = getattr(request, "_member_object", None)
+        if cached is None or cached[0] != key:
+            request._member_object = (key, super().get_object(request, object_id, from_field))
+        return request._member_object[1]
+
     def _member(self, request, object_id) -> Member:
         member = self.get_object(request, unquote(object_id))
         if member is None:
