@@ -37,13 +37,14 @@ from bench.intake import (
 )
 from bench.lib import cli
 from bench.lib.inbox import InboxKiller, inbox_wait_empty, inbox_worker
-from bench.lib.pg import database_connect, database_recreate
+from bench.lib.pg import database_connect
 from bench.lib.processes import (
     API_KEY,
     API_SECRET,
     HOST,
     Process,
     app_env,
+    database_migrated,
     free_port,
     gunicorn,
     manage,
@@ -106,10 +107,8 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
     load_before = os.getloadavg()[0]
-    print(f"creating {args.database} and migrating")
-    database_recreate(args.database)
     env = app_env(args.database, DATABASE_CONN_MAX_AGE="600", WEBHOOK_APPLY_INLINE="false")
-    manage_ok(env, "migrate", "--noinput")
+    database_migrated(args.database, env)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-inbox-"))
     port = free_port()
     base_url = f"http://{HOST}:{port}"

@@ -30,13 +30,14 @@ import requests
 from bench.lib import cli
 from bench.lib.cpu import CpuUse, cpu_sample
 from bench.lib.oracle import outcome_differences, outcome_expected
-from bench.lib.pg import database_connect, database_recreate
+from bench.lib.pg import database_connect
 from bench.lib.processes import (
     ACCOUNT_TYPES,
     API_KEY,
     API_SECRET,
     HOST,
     app_env,
+    database_migrated,
     free_port,
     gunicorn,
     manage,
@@ -293,10 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
     load_before = os.getloadavg()[0]
     ages = [int(v) for v in args.conn_max_age.split(",")]
-    print(f"creating {args.database} and migrating")
-    database_recreate(args.database)
     env = app_env(args.database)
-    manage_ok(env, "migrate", "--noinput")
+    database_migrated(args.database, env)
     with database_connect(args.database) as conn:
         conn.execute(BASELINE_TABLE_SQL)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-intake-"))

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 
 from bench.intake import BASELINE_PATH, BASELINE_TABLE_SQL
 from bench.lib import cli
-from bench.lib.pg import database_connect, database_recreate
-from bench.lib.processes import ACCOUNT_TYPES, API_KEY, API_SECRET, HOST, app_env, manage_ok
+from bench.lib.pg import database_connect
+from bench.lib.processes import ACCOUNT_TYPES, API_KEY, API_SECRET, HOST, app_env, database_migrated
 
 Environ = dict
 
@@ -71,10 +71,8 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
     load_before = os.getloadavg()[0]
-    print(f"creating {args.database} and migrating")
-    database_recreate(args.database)
     env = app_env(args.database, DATABASE_CONN_MAX_AGE="600", WEBHOOK_APPLY_INLINE="false")
-    manage_ok(env, "migrate", "--noinput")
+    database_migrated(args.database, env)
     with database_connect(args.database) as conn:
         conn.execute(BASELINE_TABLE_SQL)
     os.environ.update(env)

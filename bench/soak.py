@@ -56,7 +56,6 @@ from pathlib import Path
 from bench.lib import cli
 from bench.lib.cpu import cpu_sample
 from bench.lib.inbox import InboxKiller, inbox_wait_empty, inbox_worker
-from bench.lib.pg import database_recreate
 from bench.lib.processes import (
     ACCOUNT_TYPES,
     HOST,
@@ -64,6 +63,7 @@ from bench.lib.processes import (
     Process,
     app_env,
     children,
+    database_migrated,
     free_port,
     gunicorn,
     manage,
@@ -346,9 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  main phase: {len(plan.notifications)} deliveries = {len(unique)} notifications + "
           f"{len(plan.notifications) - len(unique)} duplicates")
 
-    print(f"creating database {args.database} and migrating")
-    database_recreate(args.database)
-    manage_ok(env, "migrate", "--noinput")
+    database_migrated(args.database, env)
 
     stack = stack_create(args, env, pomelo_port=pomelo_port, web_port=web_port, log_dir=log_dir)
     report = Report()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from bench.lib.pg import database_url
+from bench.lib.pg import database_recreate, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -66,6 +66,13 @@ def manage_ok(env: dict[str, str], *command: str) -> str:
         raise RuntimeError(f"manage.py {' '.join(command)} exited {done.returncode}:\n"
                            f"{done.stdout}{done.stderr}")
     return done.stdout
+
+
+def database_migrated(database: str, env: dict[str, str]) -> None:
+    """Drop and create `database`, then migrate it with the app's environment `env`."""
+    print(f"creating {database} and migrating")
+    database_recreate(database)
+    manage_ok(env, "migrate", "--noinput")
 
 
 def free_port() -> int:
