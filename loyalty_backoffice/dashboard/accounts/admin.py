@@ -37,7 +37,7 @@ from loyalty_backoffice.dashboard.rewards.forms import (
 )
 from loyalty_backoffice.dashboard.toolkit.display import account_type_name, amount, unit_name
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
-from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
+from loyalty_backoffice.dashboard.toolkit.mixins import AccountTypeShownMixin, ReadOnlyAdminMixin
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from rewards.member_story_selectors import member_story
 from rewards.models import Adjustment
@@ -274,13 +274,9 @@ class CardAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
 
 @admin.register(RewardAccount)
-class RewardAccountAdmin(ReadOnlyAdminMixin, ModelAdmin):
-    list_display = ["member", "account_type_shown", "available_balance", "pending_balance", "updated_at"]
+class RewardAccountAdmin(AccountTypeShownMixin, ReadOnlyAdminMixin, ModelAdmin):
+    list_display = ["member", "account_type", "available_balance", "pending_balance", "updated_at"]
     list_filter = [account_type_filter("account_type")]
-
-    @admin.display(description=_("account type"), ordering="account_type")
-    def account_type_shown(self, obj: RewardAccount):
-        return account_type_name(obj.account_type)
     search_fields = ["=member__pomelo_user_id", "member__name", "=member__email"]
     list_select_related = ["member"]
     show_full_result_count = False

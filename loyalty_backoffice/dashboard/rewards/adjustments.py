@@ -39,7 +39,7 @@ from loyalty_backoffice.dashboard.toolkit.filters import (
 )
 from loyalty_backoffice.dashboard.toolkit.finance_lists import FinanceListMixin
 from loyalty_backoffice.dashboard.toolkit.list_guard import ascii_number
-from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin
+from loyalty_backoffice.dashboard.toolkit.mixins import AccountTypeShownMixin, ReadOnlyAdminMixin
 from rewards.models import Adjustment, Approval
 from rewards.policies import (
     idempotency_window_end,
@@ -84,7 +84,7 @@ def _pretty_json(value) -> str:
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
+class AdjustmentAdmin(AccountTypeShownMixin, FinanceListMixin, ReadOnlyAdminMixin, ModelAdmin):
     finance_view = SavedFilter.View.ADJUSTMENTS
     export_permission = perms.EXPORT_ADJUSTMENT
     export_file_name = "adjustments"

@@ -5,10 +5,13 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from kernel import permissions as perms
-from kernel.account_types import account_type_name
 from loyalty_backoffice.dashboard.toolkit.filters import CreatedBetweenFilter, account_type_filter
 from loyalty_backoffice.dashboard.toolkit.finance_lists import FinanceListMixin
-from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
+from loyalty_backoffice.dashboard.toolkit.mixins import (
+    AccountTypeShownMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+)
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from rewards.member_story_selectors import ledger_entry_title
 from rewards.models import LedgerEntry, RewardEvent
@@ -54,12 +57,13 @@ class LedgerEntryInline(ReadOnlyInline):
 
 
 @admin.register(RewardEvent)
-class RewardEventAdmin(FinanceListMixin, PomeloIdSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
+class RewardEventAdmin(AccountTypeShownMixin, FinanceListMixin, PomeloIdSearchMixin, ReadOnlyAdminMixin,
+                       ModelAdmin):
     finance_view = SavedFilter.View.REWARD_EVENTS
     export_permission = perms.EXPORT_REWARD_EVENT
     export_file_name = "reward-events"
     list_display = [
-        "transaction_id", "account_type_shown", "member", "state", "amount", "needs_review",
+        "transaction_id", "account_type", "member", "state", "amount", "needs_review",
         "created_at",
     ]
     # The big lists avoid what scans the whole table on every page: date_hierarchy (a date
@@ -73,10 +77,6 @@ class RewardEventAdmin(FinanceListMixin, PomeloIdSearchMixin, ReadOnlyAdminMixin
 
     def export_rows(self, queryset):
         return reward_event_csv_rows(queryset=queryset)
-
-    @admin.display(description=_("account type"), ordering="account_type")
-    def account_type_shown(self, obj: RewardEvent):
-        return account_type_name(obj.account_type)
 
     def search_condition(self, matches: PomeloIdMatches) -> Q:
         return (

@@ -18,7 +18,11 @@ from kernel import permissions as perms
 from kernel.client_ip import client_ip
 from loyalty_backoffice.dashboard.toolkit.display import local_time
 from loyalty_backoffice.dashboard.toolkit.filters import account_type_filter, date_range_filter
-from loyalty_backoffice.dashboard.toolkit.mixins import ReadOnlyAdminMixin, ReadOnlyInline
+from loyalty_backoffice.dashboard.toolkit.mixins import (
+    AccountTypeShownMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+)
 from loyalty_backoffice.dashboard.toolkit.pagination import EstimatedCountPaginator
 from rewards.models import ReconciliationResult, ReconciliationRun
 from rewards.services.reconciliation import (
@@ -87,7 +91,7 @@ class DriftingFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReconciliationResultInline(ReadOnlyInline):
+class ReconciliationResultInline(AccountTypeShownMixin, ReadOnlyInline):
     model = ReconciliationResult
     fields = ["member", "account_type", "ledger_available", "pomelo_available", "difference",
               "drifting", "error", "note"]
@@ -197,7 +201,7 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, ModelAdmin):
 
 
 @admin.register(ReconciliationResult)
-class ReconciliationResultAdmin(ReadOnlyAdminMixin, ModelAdmin):
+class ReconciliationResultAdmin(AccountTypeShownMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = [
         "checked_at", "member_link", "account_type", "ledger_available", "pomelo_available",
         "difference", "drifting", "error", "note", "run",

@@ -92,6 +92,15 @@ class RoleGroupAdmin(DjangoGroupAdmin):
     def role(self, obj: Group) -> str:
         return role_label(obj.name)
 
+    def get_fields(self, request, obj=None):
+        # Read only (every role but the operator): the role's label, not the stored group name.
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["role", "permissions"]
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "role"]
+
 
 @admin.register(User)
 class StaffUserAdmin(DjangoUserAdmin):
