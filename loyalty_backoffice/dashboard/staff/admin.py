@@ -8,6 +8,7 @@ operator's account. The rules live in staff.policies and staff.services; these v
 input, call one service and show its answer.
 """
 
+import copy
 
 from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from axes.admin import AccessLogAdmin as AxesAccessLogAdmin
@@ -100,6 +101,15 @@ class RoleGroupAdmin(DjangoGroupAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "role"]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # The page's title and breadcrumb read the group as a role label, in the reader's
+            # language; the form itself still edits the group as stored.
+            shown = copy.copy(obj)
+            shown.name = role_label(obj.name)
+            context.update(original=shown, subtitle=shown.name)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(User)
