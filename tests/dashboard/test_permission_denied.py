@@ -9,11 +9,6 @@ from loyalty_backoffice.dashboard.errors import permission_denied
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_a_page_outside_the_role_gets_the_styled_403_with_a_way_back(client, make_staff):
     client.force_login(make_staff("agent", "Support agent"))
     response = client.get(

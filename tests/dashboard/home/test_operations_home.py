@@ -5,7 +5,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
 from accounts.models import Member
 from rewards.services.adjustments import adjustment_request
@@ -14,30 +14,12 @@ from tests.support.webhooks import notification_body
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
-def staff(make_staff):
-    lead = make_staff("lead", "Support agent")
-    lead.groups.add(Group.objects.get(name="Approver"))
-    return {
-        "agent": make_staff("agent", "Support agent"),
-        "approver": make_staff("approver", "Approver"),
-        "auditor": make_staff("auditor", "Finance auditor"),
-        "administrator": make_staff("administrator", "Administrator"),
-        "lead": User.objects.get(pk=lead.pk),
-    }
-
-
-@pytest.fixture
-def activity(webhook, staff):
+def activity(webhook, people):
     webhook.post("confirmation", notification_body("confirmation", "tx-seed", amount="100.00"))
     webhook.post("pending", notification_body("pending", "tx-2", amount="7.00"))
     member = Member.objects.get(pomelo_user_id="usr-1")
-    adjustment_request(maker=staff["agent"], member=member, card=member.cards.first(),
+    adjustment_request(maker=people["agent"], member=member, card=member.cards.first(),
                        account_type="points", direction="credit", amount="25.00",
                        reason_code="goodwill", reason_text="late delivery")
 
@@ -56,12 +38,12 @@ def home(client, user):
         ("approver", ["approvals", "adjustments"], ["rewards", "adjustments", "turnaround"]),
         ("auditor", ["approvals", "adjustments", "deliveries", "inbox_lag", "drift"],
          ["rewards", "adjustments", "turnaround"]),
-        ("administrator", ["approvals", "adjustments", "deliveries", "inbox_lag", "drift"],
+        ("admin", ["approvals", "adjustments", "deliveries", "inbox_lag", "drift"],
          ["rewards", "adjustments", "turnaround"]),
     ],
 )
-def test_each_role_sees_the_tiles_and_charts_it_may_open(client, staff, activity, role, tiles, charts):
-    response = home(client, staff[role])
+def test_each_role_sees_the_tiles_and_charts_it_may_open(client, people, activity, role, tiles, charts):
+    response = home(client, people[role])
     assert [t.key for t in response.context["operations_tiles"]] == tiles
     sections = response.context["operations_charts"]
     assert [s["account_type"] for s in sections][:3] == ["points", "cashback", "miles"]
@@ -72,16 +54,16 @@ def test_each_role_sees_the_tiles_and_charts_it_may_open(client, staff, activity
 
 
 def test_the_approver_tile_counts_their_own_queue_and_the_charts_hold_the_days_figures(
-    client, staff, activity
+    client, people, activity
 ):
-    tiles = {t.key: t for t in home(client, staff["approver"]).context["operations_tiles"]}
+    tiles = {t.key: t for t in home(client, people["approver"]).context["operations_tiles"]}
     assert tiles["approvals"].href.endswith("?queue=mine") and tiles["approvals"].value == "1"
     assert tiles["approvals"].tone == "attention"
     # The agent made the request: nothing in their own queue, the count of all waiting shown.
-    tiles = {t.key: t for t in home(client, staff["agent"]).context["operations_tiles"]}
+    tiles = {t.key: t for t in home(client, people["agent"]).context["operations_tiles"]}
     assert tiles["approvals"].href.endswith("?state__exact=pending_approval")
 
-    sections = home(client, staff["auditor"]).context["operations_charts"]
+    sections = home(client, people["auditor"]).context["operations_charts"]
     rewards = json.loads(sections[0]["charts"][0]["data"])
     by_label = {d["label"]: d["data"] for d in rewards["datasets"]}
     assert len(rewards["labels"]) == 30 and by_label["Pending"][-1] == 1 and by_label["Confirmed"][-1] == 1
@@ -95,9 +77,9 @@ def test_a_role_without_lists_to_watch_gets_no_tiles(client, make_staff, db):
     assert response.context["operations_tiles"] == [] and response.context["operations_charts"] == []
 
 
-def test_the_home_costs_a_fixed_handful_of_queries(client, staff, activity, webhook,
+def test_the_home_costs_a_fixed_handful_of_queries(client, people, activity, webhook,
                                                    django_assert_max_num_queries):
-    client.force_login(staff["administrator"])
+    client.force_login(people["admin"])
     client.get("/admin/")  # warm the content types and permission caches
     with django_assert_max_num_queries(25):
         client.get("/admin/")

@@ -10,11 +10,6 @@ from webhooks.models import Delivery
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def flagged(webhook):
     webhook.post("pending", notification_body("pending", "tx-fine", amount="1234.50"))
