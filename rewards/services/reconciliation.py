@@ -27,6 +27,8 @@ BATCH = 200
 # staff start and a scheduled run never overlap.
 RECONCILIATION_LOCK = "job:reconciliation"
 REQUEST_LOCK = "reconciliation:request"
+# A run asked for with "Run now" that no worker took in this long lost its task.
+QUEUED_RUN_MAX_AGE = timedelta(hours=1)
 ZERO = Decimal("0.00")
 
 
@@ -215,17 +217,22 @@ def reconciliation_requested_execute(
             with transaction.atomic(durable=True):
                 run.save(update_fields=["status", "finished_at"])
             return run
-        reconciliation_runs_abandoned_fail()
+        reconciliation_runs_abandoned_fail(keep=run.pk)
         return reconciliation_run(run=run, started_by=run.started_by, client=client)
 
 
-def reconciliation_runs_abandoned_fail() -> int:
-    """Mark every run still "running" as failed; the caller holds the reconciliation lock, so
-    none of them is alive (its process was killed half-way). Returns how many."""
+def reconciliation_runs_abandoned_fail(*, keep: int | None = None) -> int:
+    """Mark as failed every run still "running" (the caller holds the reconciliation lock, so
+    none of them is alive: its process was killed half-way) and every run queued longer than
+    QUEUED_RUN_MAX_AGE (its task was lost: no worker will take it), except run `keep`.
+    Otherwise a lost run would refuse "Run now" for ever. Returns how many."""
+    Status = ReconciliationRun.Status
+    stale = timezone.now() - QUEUED_RUN_MAX_AGE
     with transaction.atomic(durable=True):
-        return ReconciliationRun.objects.filter(status=ReconciliationRun.Status.RUNNING).update(
-            status=ReconciliationRun.Status.FAILED, finished_at=timezone.now()
-        )
+        return (
+            ReconciliationRun.objects.filter(status=Status.RUNNING)
+            | ReconciliationRun.objects.filter(status=Status.QUEUED, started_at__lt=stale)
+        ).exclude(pk=keep).update(status=Status.FAILED, finished_at=timezone.now())
 
 
 def reconciliation_results_prune(*, older_than_days: int, batch_size: int = 5000) -> int:

@@ -2,17 +2,25 @@
 scheduler's lock against the stand-in Pomelo, shown with its progress; administrators only."""
 
 import threading
+from datetime import timedelta
 
 import psycopg
 import pytest
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from kernel.advisory_locks import advisory_lock_key
 from rewards.models import AuditEntry, ReconciliationRun
-from rewards.services.reconciliation import RECONCILIATION_LOCK, reconciliation_requested_execute
+from rewards.services.reconciliation import (
+    QUEUED_RUN_MAX_AGE,
+    RECONCILIATION_LOCK,
+    ReconciliationBusy,
+    reconciliation_request,
+    reconciliation_requested_execute,
+)
 
 LIST = "/admin/rewards/reconciliationrun/"
 RUN_NOW = f"{LIST}run-now/"
@@ -187,3 +195,18 @@ def test_two_requests_at_once_queue_one_run(make_staff, database_tasks):
     assert sorted(outcomes) == ["busy"] * (clicks - 1) + ["queued"]
     assert ReconciliationRun.objects.filter(status=Status.QUEUED).count() == 1
     assert DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_run_whose_task_was_lost_stops_refusing_run_now(make_staff, database_tasks):
+    admin = make_staff("administrator", "Administrator")
+    recent = ReconciliationRun.objects.create(status=Status.QUEUED, started_by=admin)
+    with pytest.raises(ReconciliationBusy, match=f"#{recent.pk} is already queued"):
+        reconciliation_request(requested_by=admin)  # waiting for a worker: still refuses
+
+    lost = timezone.now() - QUEUED_RUN_MAX_AGE - timedelta(minutes=1)
+    ReconciliationRun.objects.filter(pk=recent.pk).update(started_at=lost)
+    run = reconciliation_request(requested_by=admin)
+    recent.refresh_from_db()
+    assert (recent.status, run.status) == (Status.FAILED, Status.QUEUED)
+    assert recent.finished_at is not None
