@@ -319,6 +319,10 @@ def _row_adjustment_create(*, row_id: int, batch: BulkBatch, approvals: list[Bul
                     account_type=row.account_type, direction=row.direction, amount=row.amount,
                     reason_code=row.reason_code, reason_text=row.reason_text,
                 )
+                # Linked before the approvals: the link is how the makers' notices know a bulk
+                # row (told through its batch) from a request made by hand.
+                row.adjustment = adjustment
+                row.save(update_fields=["adjustment", "attempts", "updated_at"])
                 for approval in approvals:
                     adjustment = adjustment_approve_joined(
                         adjustment_id=adjustment.pk, approver=approval.approver,
@@ -327,8 +331,6 @@ def _row_adjustment_create(*, row_id: int, batch: BulkBatch, approvals: list[Bul
                     )
                     if adjustment.state != Adjustment.State.PENDING_APPROVAL:
                         break
-                row.adjustment = adjustment
-                row.save(update_fields=["adjustment", "attempts", "updated_at"])
         except AdjustmentError as exc:
             row.error = str(exc)
             row.save(update_fields=["error", "attempts", "updated_at"])

@@ -7,6 +7,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 
 from bulk_adjustments.models import BulkRow
 from bulk_adjustments.selectors import batch_progress, batch_result_rows
@@ -16,7 +17,7 @@ from bulk_adjustments.services import (
     bulk_batch_process,
     bulk_rows_retry,
 )
-from rewards.models import Adjustment, Approval, AuditEntry
+from rewards.models import Adjustment, Approval, AuditEntry, MakerNotification
 from tests.bulk_adjustments.conftest import batch_made, csv_bytes
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,17 @@ def test_each_row_becomes_its_own_adjustment_applied_once(people, pomelo_members
     assert Adjustment.objects.count() == 4
     assert sum(e["requests"] for e in sandbox_pomelo.effects().values()) == requests_before
     assert AuditEntry.objects.filter(action="bulk_batch_processed", data__batch=batch.pk).count() == 2
+
+
+def test_a_batchs_rows_send_their_maker_no_notice_each(people, pomelo_members, sandbox_pomelo):
+    """The maker hears about the batch, not about each of its (maybe 10,000) rows' approvals."""
+    people["agent"].email = "agent@example.com"
+    people["agent"].save(update_fields=["email"])
+    batch = approved_batch(people)
+    assert bulk_batch_process(batch_id=batch.pk)["succeeded"] == 4
+    assert Adjustment.objects.filter(state="succeeded").count() == 4
+    assert not MakerNotification.objects.exists()
+    assert mail.outbox == []
 
 
 def test_nothing_is_processed_before_approval(people, pomelo_members, sandbox_pomelo):
