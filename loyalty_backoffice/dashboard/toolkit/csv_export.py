@@ -10,6 +10,7 @@ they are meant to be read.
 """
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
@@ -18,6 +19,9 @@ from django.utils import timezone
 BOM = "\ufeff"
 CSV_ROWS_PER_CHUNK = 200
 FORMULA_STARTS = "=+-@\t\r"
+# A signed amount ("-7.25") starts like a formula but is only a number: left as it is, so the
+# ledger's debits stay numbers in the spreadsheet.
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 class _Echo:
@@ -29,7 +33,7 @@ class _Echo:
 
 def csv_safe(value: str) -> str:
     """The cell, neutralised if a spreadsheet would run it as a formula."""
-    if value and value[0] in FORMULA_STARTS:
+    if value and value[0] in FORMULA_STARTS and not PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

@@ -82,6 +82,15 @@ def test_ledger_export_is_the_filtered_list_with_plain_amounts(client, people, s
     assert AuditEntry.objects.get(action="csv_exported").data["export"] == "ledger"
 
 
+def test_a_debit_in_the_ledger_export_stays_a_number(client, people, story, webhook):
+    """A signed amount starts like a formula ("-") but is a number: not prefixed, so the
+    spreadsheet adds the column up."""
+    webhook.post("cancellation", notification_body("cancellation", "ctx-two", amount="7.25"))
+    as_user(client, people["admin"])
+    rows = read_csv(client.get(f"{LEDGER}export/", {"bucket__exact": "pending"}), "ledger")
+    assert sorted(r["Amount"] for r in rows) == ["-7.25", "7.25"]
+
+
 def test_reward_event_export_follows_the_search(client, people, story):
     as_user(client, people["auditor"])
     rows = read_csv(client.get(f"{EVENTS}export/", {"q": "ctx-two"}), "reward-events")
