@@ -228,11 +228,12 @@ def reconciliation_runs_abandoned_fail(*, keep: int | None = None) -> int:
     Otherwise a lost run would refuse "Run now" for ever. Returns how many."""
     Status = ReconciliationRun.Status
     stale = timezone.now() - QUEUED_RUN_MAX_AGE
+    abandoned = (ReconciliationRun.objects.filter(status=Status.RUNNING)
+                 | ReconciliationRun.objects.filter(status=Status.QUEUED, started_at__lt=stale))
+    if keep is not None:
+        abandoned = abandoned.exclude(pk=keep)
     with transaction.atomic(durable=True):
-        return (
-            ReconciliationRun.objects.filter(status=Status.RUNNING)
-            | ReconciliationRun.objects.filter(status=Status.QUEUED, started_at__lt=stale)
-        ).exclude(pk=keep).update(status=Status.FAILED, finished_at=timezone.now())
+        return abandoned.update(status=Status.FAILED, finished_at=timezone.now())
 
 
 def reconciliation_results_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
