@@ -211,14 +211,28 @@ def reconciliation_requested_execute(
     run = ReconciliationRun.objects.get(pk=run_id)
     if run.status != ReconciliationRun.Status.QUEUED:
         return run
+    Status = ReconciliationRun.Status
     with advisory_lock_try(name=RECONCILIATION_LOCK) as acquired:
         if not acquired:
-            run.status, run.finished_at = ReconciliationRun.Status.SKIPPED, timezone.now()
-            with transaction.atomic(durable=True):
-                run.save(update_fields=["status", "finished_at"])
+            _run_end(run, Status.SKIPPED, only_if=(Status.QUEUED,))
             return run
         reconciliation_runs_abandoned_fail(keep=run.pk)
-        return reconciliation_run(run=run, started_by=run.started_by, client=client)
+        try:
+            return reconciliation_run(run=run, started_by=run.started_by, client=client)
+        except Exception:
+            # Failed before its own bookkeeping could (no client, the database gone): ended
+            # here, so the list stops following it and Run now is offered again.
+            _run_end(run, Status.FAILED, only_if=(Status.QUEUED, Status.RUNNING))
+            raise
+
+
+def _run_end(run: ReconciliationRun, status: str, *, only_if: tuple[str, ...]) -> None:
+    """End `run` as `status` if it is still in `only_if`: a task delivered twice cannot
+    overwrite what the other delivery recorded."""
+    with transaction.atomic(durable=True):
+        ReconciliationRun.objects.filter(pk=run.pk, status__in=only_if).update(
+            status=status, finished_at=timezone.now())
+    run.refresh_from_db()
 
 
 def reconciliation_runs_abandoned_fail(*, keep: int | None = None) -> int:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 from django.contrib.messages import get_messages
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -210,3 +211,17 @@ def test_a_queued_run_whose_task_was_lost_stops_refusing_run_now(make_staff, dat
     recent.refresh_from_db()
     assert (recent.status, run.status) == (Status.FAILED, Status.QUEUED)
     assert recent.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_run_that_fails_before_it_starts_is_ended_and_run_now_is_offered_again(
+    make_staff, database_tasks, settings
+):
+    admin = make_staff("administrator", "Administrator")
+    queued = reconciliation_request(requested_by=admin)
+    settings.POMELO_BASE_URL = ""  # no Pomelo to ask: the run cannot even start
+    with pytest.raises(ImproperlyConfigured):
+        reconciliation_requested_execute(run_id=queued.pk)
+    queued.refresh_from_db()
+    assert queued.status == Status.FAILED and queued.finished_at is not None
+    assert reconciliation_request(requested_by=admin).status == Status.QUEUED
