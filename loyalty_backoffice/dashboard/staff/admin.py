@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from kernel.client_ip import client_ip
-from kernel.roles import role_label
+from kernel.roles import ROLES, role_label
 from loyalty_backoffice.dashboard.staff.forms import (
     AdministratorUserChangeForm,
     AdministratorUserCreateForm,
@@ -192,8 +192,6 @@ class StaffUserAdmin(DjangoUserAdmin):
 
     @admin.display(description=gettext_lazy("roles"))
     def roles_display(self, obj):
-        from kernel.roles import ROLES, role_label
-
         roles = sorted(role_label(group.name) for group in obj.groups.all() if group.name in ROLES)
         return ", ".join(roles) or "—"
 
